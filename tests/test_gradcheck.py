@@ -232,3 +232,34 @@ def test_does_assert_close_explain_each_failure():
         CheckError, match=r"1 of 2 entries; worst out\[1\]: yours = 2.5, expected = 2"
     ):
         assert_close(np.array([1.0, 2.5]), [1.0, 2.0])
+
+
+def test_does_check_gradient_recognise_a_missing_mask():
+    numeric = np.array([0.0, 1.5, 0.0, -2.0])
+    analytic = np.array([0.7, 1.5, -0.3, -2.0])  # the gradient passed through where it was cut off
+    with pytest.raises(GradientCheckError, match="non-zero at 2 entries whose true gradient is exactly zero"):
+        check_gradient(analytic, numeric, "dx")
+
+
+def test_is_dout_independent_of_inputs_drawn_with_the_same_seed():
+    # A centred, whitened layer has dx = 0 when dout is an affine function of x; inputs drawn
+    # with the check's own seed must not make that happen.
+    def forward(x):
+        xc = x - x.mean()
+        return xc / np.sqrt(np.mean(xc**2)), x
+
+    def backward(dout, x):
+        xc = x - x.mean()
+        s = np.sqrt(np.mean(xc**2))
+        xh = xc / s
+        return (dout - dout.mean() - xh * np.mean(dout * xh)) / s
+
+    x = np.random.default_rng(0).standard_normal(6)
+    assert check_layer(forward, backward, [x], seed=0)["dx"] < 1e-7
+
+
+def test_is_round_off_on_a_tiny_entry_forgiven_but_a_real_error_not():
+    numeric = np.array([1.56619e-06, 2.0])
+    assert check_gradient(numeric + np.array([7e-13, 0.0]), numeric, "dx") == 0.0
+    with pytest.raises(GradientCheckError, match=r"dx\[0\]"):
+        check_gradient(numeric + np.array([1e-7, 0.0]), numeric, "dx")
