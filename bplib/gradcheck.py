@@ -39,7 +39,9 @@ __all__ = [
 
 # Two arrays this close (in relative error) count as "the same" when we look for a known pattern.
 _PATTERN_TOL = 1e-5
-_TRANSPOSED = "your {name} is the transpose of the right answer: check the order of the matrix product"
+_TRANSPOSED = (
+    "your {name} is the transpose of the right answer: check the order of the matrix product"
+)
 
 
 class CheckError(AssertionError):
@@ -502,6 +504,13 @@ def check_layer(
             numeric_ones=lambda f=f, point=point: numerical_gradient_array(
                 f, point, np.ones_like(dout), h
             ),
+        )
+
+    # Backward must be linear in dout: scaling the upstream gradient scales every gradient.
+    for position, grad, scaled in zip(positions, grads, run_backward(-3.0 * dout), strict=True):
+        gname = f"d{names[position]}"
+        check_gradient(
+            scaled, -3.0 * np.asarray(grad, dtype=np.float64), f"{gname} (dout × -3)", tol
         )
 
     for position, grad in zip(positions, run_backward(np.zeros_like(dout)), strict=True):

@@ -237,7 +237,9 @@ def test_does_assert_close_explain_each_failure():
 def test_does_check_gradient_recognise_a_missing_mask():
     numeric = np.array([0.0, 1.5, 0.0, -2.0])
     analytic = np.array([0.7, 1.5, -0.3, -2.0])  # the gradient passed through where it was cut off
-    with pytest.raises(GradientCheckError, match="non-zero at 2 entries whose true gradient is exactly zero"):
+    with pytest.raises(
+        GradientCheckError, match="non-zero at 2 entries whose true gradient is exactly zero"
+    ):
         check_gradient(analytic, numeric, "dx")
 
 
@@ -263,3 +265,30 @@ def test_is_round_off_on_a_tiny_entry_forgiven_but_a_real_error_not():
     assert check_gradient(numeric + np.array([7e-13, 0.0]), numeric, "dx") == 0.0
     with pytest.raises(GradientCheckError, match=r"dx\[0\]"):
         check_gradient(numeric + np.array([1e-7, 0.0]), numeric, "dx")
+
+
+def test_does_check_layer_catch_a_backward_that_is_not_linear_in_dout():
+    # Matches the numerical gradient for this one dout (|dout| is dout where dout > 0) only when
+    # every dout entry is positive; scaling dout by -3 exposes the non-linearity.
+    def forward(x):
+        return 2 * x, None
+
+    def backward(dout, cache):
+        return 2 * np.abs(dout)
+
+    def backward_right_at_one_dout(dout, cache):
+        return 2 * dout if dout.flat[0] >= 0 else 2 * np.abs(dout)
+
+    with pytest.raises(GradientCheckError):
+        check_layer(forward, backward, [np.ones((2, 2))])
+    with pytest.raises(GradientCheckError, match=r"dx \(dout × -3\)"):
+        check_layer(
+            forward,
+            backward_right_at_one_dout,
+            [np.ones((2, 2))],
+            seed=_seed_with_positive_first_dout(),
+        )
+
+
+def _seed_with_positive_first_dout() -> int:
+    return next(s for s in range(100) if np.random.default_rng([s, 0x6AD]).standard_normal() > 0)
