@@ -1,0 +1,1 @@
+"""Browser tests: notebooks run through the JupyterLab UI in Chromium (marker ``browser``)."""
