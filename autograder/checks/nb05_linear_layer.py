@@ -1,0 +1,316 @@
+"""Graded checks of notebook 05 (linear layer): ``affine_forward`` and ``affine_backward``.
+
+One check per graded test cell. Each repeats the cell's visible cases and adds hidden ones: other
+shapes, a batch of one, a single output, square shapes (where only the values can reveal a
+transpose) and inputs with two or three feature axes. References come from :mod:`bplib.layers`,
+computed here; gradients are compared with :func:`bplib.gradcheck.check_gradient`, so that a
+failure names the mistake. ``affine_backward`` is always handed the documented cache ``(x, w)``
+built here, so that it is graded on its own, whatever ``affine_forward`` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograder.checks import Learner, LearnerError, check
+from bplib.gradcheck import CheckError, GradientCheckError, assert_close, check_gradient
+from bplib.layers import affine_backward as reference_backward
+from bplib.layers import affine_forward as reference_forward
+
+__all__: list[str] = []  # checks register themselves; nothing here is for import
+
+ASSIGNMENT = "05-linear-layer"
+
+# The worked example of the notebook (sections 2 and 3).
+X_EXAMPLE = np.array([[1.0, 2.0, 0.0], [-1.0, 0.0, 3.0]])
+W_EXAMPLE = np.array([[1.0, -1.0], [0.0, 2.0], [2.0, 1.0]])
+B_EXAMPLE = np.array([0.5, -1.0])
+DOUT_EXAMPLE = np.array([[1.0, -1.0], [2.0, 0.0]])
+
+
+def _draw(seed: int, x_shape: tuple[int, ...], m: int) -> tuple[np.ndarray, ...]:
+    """x of ``x_shape``, w (D, M), b (M,) and dout (N, M), standard normal, from one seed.
+
+    The notebook's visible cells draw their random cases with this same recipe."""
+    rng = np.random.default_rng(seed)
+    d = int(np.prod(x_shape[1:]))
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal((d, m))
+    b = rng.standard_normal(m)
+    dout = rng.standard_normal((x_shape[0], m))
+    return x, w, b, dout
+
+
+def _case(x: np.ndarray, w: np.ndarray) -> str:
+    return f"x of shape {x.shape}, w of shape {w.shape}"
+
+
+def _array(value: Any, what: str) -> np.ndarray:
+    if value is None:
+        raise CheckError(f"{what} is None: is a `return` missing?")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CheckError(f"{what} must be a numeric array, got {type(value).__name__}") from None
+
+
+# ----------------------------------------------------------------------------- affine_forward
+
+
+def _forward(
+    learner: Learner, x: np.ndarray, w: np.ndarray, b: np.ndarray, *, inputs_unchanged: bool = False
+) -> tuple[Any, Any]:
+    """The learner's (out, cache) for copies of x, w, b; a teaching error if the call fails.
+
+    With ``inputs_unchanged``, also require that the call left its inputs as they were."""
+    args = [x.copy(), w.copy(), b.copy()]
+    try:
+        result = learner.affine_forward(*args)
+    except LearnerError as exc:
+        if exc.exc_type == "NotImplementedError" or x.ndim == 2:
+            raise
+        detail = exc.exc_message[:160]
+        raise CheckError(
+            f"affine_forward failed for {_case(x, w)}: {exc.exc_type}: {detail}\n  hint: flatten "
+            "each example into one row first: x.reshape(N, -1) has shape (N, D), D = d1·d2·…"
+        ) from None
+    if result is None:
+        raise CheckError("affine_forward returned None: is a `return` missing?")
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        raise CheckError(
+            f"affine_forward must return the pair (out, cache), got {type(result).__name__}"
+        )
+    if inputs_unchanged:
+        for name, before, after in zip("xwb", (x, w, b), args, strict=True):
+            if after.shape != before.shape or not np.array_equal(after, before):
+                raise CheckError(
+                    f"affine_forward changed its input {name} in place ({_case(x, w)})\n  hint: "
+                    "never write into the inputs: x.reshape(N, -1) and x @ w + b make new arrays"
+                )
+    return result[0], result[1]
+
+
+def _check_out(out: Any, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> None:
+    """out must be x_flat @ w + b; a recognised slip gets its own hint."""
+    want = reference_forward(x, w, b)[0]
+    got = _array(out, "out")
+    n = x.shape[0]
+    if got.shape != want.shape:
+        hint = ""
+        if got.shape == want.T.shape:
+            hint = "\n  hint: out is transposed: row n of out is example n's M outputs"
+        elif x.ndim > 2:
+            hint = "\n  hint: flatten each example to one row: x.reshape(N, -1)"
+        raise CheckError(
+            f"affine_forward for {_case(x, w)}: out has shape {got.shape}, expected (N, M) = "
+            f"{want.shape}{hint}"
+        )
+    x_flat = x.reshape(n, -1)
+    slips = [
+        ("x·W without the bias: add b (shape (M,)) to every row of x·W", x_flat @ w),
+        ("x·W − b: the bias is added, not subtracted", x_flat @ w - b),
+    ]
+    if x.ndim > 2:
+        slips.append((
+            "each example flattened in column-major (Fortran) order; flatten in numpy's "
+            "row-major order, x.reshape(N, -1), the order the rows of w follow",
+            x.reshape(n, -1, order="F") @ w + b,
+        ))
+    try:
+        assert_close(got, want, "out", rtol=1e-9, atol=1e-12)
+    except CheckError as exc:
+        hint = next(
+            (text for text, value in slips if np.allclose(got, value, rtol=1e-9, atol=1e-12)), ""
+        )
+        raise CheckError(
+            f"affine_forward for {_case(x, w)}: {exc}" + (f"\n  hint: yours is {hint}" if hint else "")
+        ) from None
+
+
+@check(ASSIGNMENT, "test_affine_forward_values")
+def affine_forward_values(learner: Learner) -> None:
+    """out = x @ w + b for 2-D x: the worked example, random cases, N = 1, D = 1, M = 1, square."""
+    cases = [_draw(50, (4, 5), 3)[:3], (X_EXAMPLE, W_EXAMPLE, B_EXAMPLE)]
+    cases += [_draw(seed, shape, m)[:3] for seed, shape, m in [
+        (501, (1, 3), 2), (502, (6, 1), 4), (503, (5, 4), 1), (504, (3, 3), 3), (505, (7, 6), 5),
+    ]]  # fmt: skip
+    for x, w, b in cases:
+        out, _ = _forward(learner, x, w, b, inputs_unchanged=True)
+        _check_out(out, x, w, b)
+
+
+@check(ASSIGNMENT, "test_affine_forward_nd")
+def affine_forward_nd(learner: Learner) -> None:
+    """x of shape (N, d1, ..., dk) is flattened to (N, D) row by row."""
+    for seed, shape, m in [
+        (51, (2, 3, 4), 5), (511, (3, 2, 2, 2), 4), (512, (1, 4, 3), 2), (513, (5, 1, 6), 3),
+        (514, (4, 3, 2), 1),
+    ]:
+        x, w, b, _ = _draw(seed, shape, m)
+        out, _ = _forward(learner, x, w, b)
+        _check_out(out, x, w, b)
+
+
+@check(ASSIGNMENT, "test_affine_forward_cache")
+def affine_forward_cache(learner: Learner) -> None:
+    """The cache is (x, w), with x in its original shape."""
+    cases = [_draw(52, (2, 3, 4), 5)[:3], (X_EXAMPLE, W_EXAMPLE, B_EXAMPLE)]
+    cases += [_draw(seed, shape, m)[:3] for seed, shape, m in [
+        (521, (3, 2, 2, 2), 4), (522, (4, 5), 3), (523, (1, 6, 2), 2),
+    ]]  # fmt: skip
+    for x, w, b in cases:
+        _, cache = _forward(learner, x, w, b)
+        where = f"affine_forward for {_case(x, w)}"
+        if not isinstance(cache, tuple | list) or len(cache) != 2:
+            got = f"{len(cache)} items" if isinstance(cache, tuple | list) else type(cache).__name__
+            raise CheckError(f"{where}: the cache must be the tuple (x, w), got {got}")
+        cx, cw = (_array(c, f"cache[{k}]") for k, c in enumerate(cache))
+        if cx.shape == w.shape and np.array_equal(cx, w) and cw.shape == x.shape:
+            raise CheckError(f"{where}: the cache is (w, x); the order is (x, w)")
+        if cx.shape != x.shape:
+            hint = ""
+            if cx.size == x.size:
+                hint = (
+                    "\n  hint: the cache holds x flattened; keep x in its original shape "
+                    "(N, d1, ..., dk): affine_backward reshapes dx back to it"
+                )
+            raise CheckError(
+                f"{where}: cache[0] should be x, of shape {x.shape}, got shape {cx.shape}{hint}"
+            )
+        if not np.array_equal(cx, x):
+            raise CheckError(f"{where}: cache[0] should be the input x itself, but its values differ")
+        if cw.shape != w.shape or not np.array_equal(cw, w):
+            hint = "; that is b" if cw.shape == b.shape and np.array_equal(cw, b) else ""
+            raise CheckError(f"{where}: cache[1] should be the weights w{hint}")
+
+
+# ----------------------------------------------------------------------------- affine_backward
+
+
+def _backward(
+    learner: Learner, dout: np.ndarray, x: np.ndarray, w: np.ndarray
+) -> tuple[Any, Any, Any]:
+    """The learner's (dx, dw, db) for the documented cache (x, w); checks nothing was changed."""
+    args = [dout.copy(), (x.copy(), w.copy())]
+    result = learner.affine_backward(*args)
+    if result is None:
+        raise CheckError("affine_backward returned None: is a `return` missing?")
+    if not isinstance(result, tuple | list) or len(result) != 3:
+        got = f"{len(result)} values" if isinstance(result, tuple | list) else type(result).__name__
+        raise CheckError(f"affine_backward must return the tuple (dx, dw, db), got {got}")
+    for name, before, after in (("dout", dout, args[0]), ("x", x, args[1][0]), ("w", w, args[1][1])):
+        if after.shape != before.shape or not np.array_equal(after, before):
+            raise CheckError(
+                f"affine_backward changed {name} in place ({_case(x, w)})\n  hint: never write "
+                "into dout or the cache; compute new arrays"
+            )
+    return result[0], result[1], result[2]
+
+
+def _slip_hints(name: str, got: Any, dout: np.ndarray, x: np.ndarray, w: np.ndarray) -> str:
+    """A hint for mistakes check_gradient cannot name (a wrong axis, x not flattened, ...)."""
+    if got is None:
+        return ""
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return ""
+    n = x.shape[0]
+    want = dict(zip(("dx", "dw", "db"), reference_backward(dout, (x, w)), strict=True))[name]
+    if name == "dx" and got.ndim == 2 and got.size == want.size and got.shape != want.shape:
+        if x.ndim > 2 and np.allclose(got.reshape(want.shape), want, rtol=1e-9, atol=1e-12):
+            return (
+                f"dx has the right entries but shape {got.shape}, the flattened (N, D): "
+                f"reshape dx back to x's shape {x.shape}, dx.reshape(x.shape)"
+            )
+        if np.allclose(got.T.reshape(want.shape), want, rtol=1e-9, atol=1e-12):
+            return (
+                "your dx is the transpose of the right answer (w·doutᵀ has shape (D, N)): "
+                "dx = dout · wᵀ has shape (N, D)"
+            )
+    if name == "dw" and got.shape != want.shape and got.ndim > 2:
+        return (
+            f"dw has shape {got.shape}; it must have w's shape {w.shape}: flatten x to (N, D) "
+            "before the product, x.reshape(N, -1).T @ dout"
+        )
+    if name == "db" and not (got.shape == want.shape and np.allclose(got, want)):
+        if got.shape == (n,) and np.allclose(got, dout.sum(axis=1)):
+            return (
+                "db is dout summed over axis 1, the M outputs; sum over axis 0, the N "
+                "examples: db = dout.sum(axis=0), one entry per output unit"
+            )
+        if got.shape == () and np.isclose(float(got), dout.sum()):
+            return (
+                "db is dout summed over every entry, one number; it needs one entry per output "
+                "unit: sum over the batch only, dout.sum(axis=0)"
+            )
+    return ""
+
+
+def _check_grad(learner: Learner, name: str, cases: list[tuple[np.ndarray, ...]]) -> None:
+    """Check one gradient of affine_backward over ``cases`` of (x, w, dout)."""
+    index = ("dx", "dw", "db").index(name)
+    for x, w, dout in cases:
+        got = _backward(learner, dout, x, w)[index]
+        want = reference_backward(dout, (x, w))[index]
+        ones = reference_backward(np.ones_like(dout), (x, w))[index]
+        where = f"affine_backward for {_case(x, w)}"
+        hint = _slip_hints(name, got, dout, x, w)
+        if hint:
+            raise GradientCheckError(f"{where}: {name} is wrong.\n  hint: {hint}")
+        try:
+            check_gradient(got, want, name, tol=1e-7, batch_size=x.shape[0], numeric_ones=ones)
+        except GradientCheckError as exc:
+            raise GradientCheckError(f"{where}: {exc}") from None
+        zero = _array(_backward(learner, np.zeros_like(dout), x, w)[index], name)
+        if np.any(zero):
+            raise GradientCheckError(
+                f"{where}: with dout = 0, {name} must be all zeros; yours is not.\n  hint: every "
+                f"term of {name} must be multiplied by the upstream gradient dout"
+            )
+
+
+def _backward_cases(first_seed: int, shapes: list[tuple[tuple[int, ...], int]]) -> list[tuple]:
+    cases = []
+    for k, (shape, m) in enumerate(shapes):
+        x, w, _, dout = _draw(first_seed + k, shape, m)
+        cases.append((x, w, dout))
+    return cases
+
+
+_HIDDEN_2D = [((1, 3), 4), ((6, 2), 1), ((3, 3), 3), ((7, 4), 6), ((5, 8), 2)]
+
+
+@check(ASSIGNMENT, "test_affine_backward_dx")
+def affine_backward_dx(learner: Learner) -> None:
+    """dx = dout @ w.T, shape (N, D)."""
+    cases = _backward_cases(53, [((4, 5), 3)]) + [(X_EXAMPLE, W_EXAMPLE, DOUT_EXAMPLE)]
+    cases += _backward_cases(530, _HIDDEN_2D)
+    _check_grad(learner, "dx", cases)
+
+
+@check(ASSIGNMENT, "test_affine_backward_dw")
+def affine_backward_dw(learner: Learner) -> None:
+    """dw = x.T @ dout, shape (D, M)."""
+    cases = _backward_cases(54, [((4, 5), 3)]) + [(X_EXAMPLE, W_EXAMPLE, DOUT_EXAMPLE)]
+    cases += _backward_cases(540, _HIDDEN_2D)
+    _check_grad(learner, "dw", cases)
+
+
+@check(ASSIGNMENT, "test_affine_backward_db")
+def affine_backward_db(learner: Learner) -> None:
+    """db = dout summed over the batch, shape (M,)."""
+    cases = _backward_cases(55, [((4, 5), 3)]) + [(X_EXAMPLE, W_EXAMPLE, DOUT_EXAMPLE)]
+    cases += _backward_cases(550, _HIDDEN_2D)
+    _check_grad(learner, "db", cases)
+
+
+@check(ASSIGNMENT, "test_affine_backward_nd")
+def affine_backward_nd(learner: Learner) -> None:
+    """For x of shape (N, d1, ..., dk): dx has x's shape, dw is computed from the flattened x."""
+    cases = _backward_cases(56, [((2, 3, 4), 5)])
+    cases += _backward_cases(560, [((3, 2, 2, 2), 4), ((1, 4, 3), 2), ((5, 1, 6), 3)])
+    _check_grad(learner, "dx", cases)
+    _check_grad(learner, "dw", cases)

@@ -1,0 +1,256 @@
+"""``bp-classroom ASSIGNMENT SUBMISSIONS -w WORKSPACE``: grade a whole class with nbgrader.
+
+Collect (a folder with one sub-folder per learner, or an LMS zip) -> put each valid notebook in
+``WORKSPACE/submitted/<learner>/<assignment>/`` -> ``nbgrader autograde`` each learner into the
+gradebook (SQLite ``WORKSPACE/gradebook.db`` unless ``--db URL``) -> redacted feedback HTML in
+``WORKSPACE/feedback/<learner>/<assignment>/`` -> grades CSV.
+
+nbgrader is imported once; each learner is graded in a worker forked from this process, under an
+outer time limit (``--learner-timeout``) on top of nbgrader's per-cell one (``--timeout``).
+Re-running is safe: learners already graded are skipped (``--force`` regrades them), a changed
+submission is regraded, and a run stopped half-way resumes where it stopped. A submission that
+cannot be graded is listed in the CSV as ``not graded`` with the reason, never as a silent 0.
+
+Exit codes: 0 every submission graded; 1 some could not be graded (see the CSV); 2 usage error
+or nothing could be graded (unknown assignment, unreadable input, gradebook error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import html
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .collect import Intake, collect
+from .gradebook import (
+    Workspace,
+    assignment_notebooks,
+    autograde,
+    generate_feedback,
+    has_grades,
+    is_autograded,
+    prepare_assignment,
+    read_grades,
+    remove_learner_outputs,
+)
+from .isolation import run_jobs
+from .report import GRADED, NOT_GRADED, LearnerResult, max_points, write_csv
+from .settings import DEFAULT_CELL_TIMEOUT, SOLUTIONS
+
+__all__ = ["ClassOptions", "grade_class", "main"]
+
+STATE_FILE = "bp-classroom.json"
+EXIT_ALL_GRADED, EXIT_SOME_NOT_GRADED, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class ClassOptions:
+    """How to grade: ``force`` regrades everyone; ``workers`` learners at a time (each needs a
+    kernel); ``learner_timeout`` seconds per learner; ``feedback`` writes HTML feedback."""
+
+    force: bool = False
+    workers: int = 1
+    learner_timeout: float = 600.0
+    feedback: bool = True
+    progress: bool = True
+
+
+def _state_path(ws: Workspace) -> Path:
+    return Path(ws.root) / STATE_FILE
+
+
+def _load_state(ws: Workspace, assignment: str) -> dict[str, dict[str, Any]]:
+    path = _state_path(ws)
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return data.get("assignments", {}).get(assignment, {})
+
+
+def _save_state(ws: Workspace, assignment: str, learners: dict[str, dict[str, Any]]) -> None:
+    path = _state_path(ws)
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data.setdefault("assignments", {})[assignment] = learners
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)  # atomic: an interrupted run never leaves half a state file
+
+
+def _file_in(ws: Workspace, assignment: str, intake: Intake) -> bool:
+    """Copy a learner's notebooks into ``submitted/``; True when something changed."""
+    folder = ws.path("submitted", intake.learner, assignment)
+    folder.mkdir(parents=True, exist_ok=True)
+    changed = False
+    for name, src in intake.files.items():
+        dest = folder / f"{name}.ipynb"
+        if not dest.is_file() or not filecmp.cmp(src, dest, shallow=False):
+            shutil.copyfile(src, dest)
+            changed = True
+    return changed
+
+
+def _grade_one(ws: Workspace, assignment: str, learner: str, feedback: bool) -> dict[str, Any]:
+    """Runs in the worker: autograde then feedback; returns the learner's new state."""
+    reason = autograde(ws, assignment, learner, force=True)
+    if reason:
+        return {"status": NOT_GRADED, "reason": reason}
+    problem = generate_feedback(ws, assignment, learner) if feedback else None
+    note = f"feedback could not be written: {problem}" if problem else ""
+    return {"status": GRADED, "reason": note}
+
+
+def _not_graded_feedback(ws: Workspace, assignment: str, learner: str, reason: str) -> None:
+    folder = ws.path("feedback", learner, assignment)
+    folder.mkdir(parents=True, exist_ok=True)
+    body = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(assignment)}"
+        f"</title></head><body><h1>{html.escape(assignment)}: not graded</h1>"
+        f"<p>Your submission could not be graded: {html.escape(reason)}</p>"
+        "<p>Please submit the notebook again (a .ipynb file saved from Jupyter).</p></body></html>"
+    )
+    for name in assignment_notebooks(ws.source, assignment):
+        (folder / f"{name}.html").write_text(body, encoding="utf-8")
+
+
+def _todo(
+    ws: Workspace, assignment: str, intakes: list[Intake], state: dict, force: bool
+) -> list[str]:
+    todo = []
+    for intake in intakes:
+        if intake.problem:
+            state[intake.learner] = {"status": NOT_GRADED, "reason": intake.problem}
+            continue
+        changed = _file_in(ws, assignment, intake)
+        done = (
+            state.get(intake.learner, {}).get("status") == GRADED
+            and is_autograded(ws, assignment, intake.learner)
+            and has_grades(ws, assignment, intake.learner)
+        )
+        if force or changed or not done:
+            remove_learner_outputs(ws, assignment, intake.learner)
+            todo.append(intake.learner)
+    return todo
+
+
+def _results(ws: Workspace, assignment: str, state: dict) -> list[LearnerResult]:
+    total = max_points(ws.source, assignment)
+    results = []
+    for learner, entry in sorted(state.items()):
+        if entry["status"] == GRADED and is_autograded(ws, assignment, learner) and has_grades(
+            ws, assignment, learner
+        ):
+            notebooks = read_grades(ws, assignment, learner)
+            results.append(
+                LearnerResult(learner, assignment, GRADED, total, entry.get("reason", ""), notebooks)
+            )
+        else:
+            reason = entry.get("reason") or "not graded yet (run bp-classroom again)"
+            results.append(LearnerResult(learner, assignment, NOT_GRADED, total, reason))
+    return results
+
+
+def grade_class(
+    ws: Workspace,
+    assignment: str,
+    submissions: Path,
+    options: ClassOptions = ClassOptions(),
+    log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
+) -> list[LearnerResult]:
+    """Grade every submission of ``assignment`` found in ``submissions`` into ``ws``.
+
+    Returns one result per learner the workspace knows for this assignment (including learners
+    graded by earlier runs). Raises ValueError for an unknown assignment or unreadable input.
+    """
+    notebooks = assignment_notebooks(ws.source, assignment)
+    Path(ws.root).mkdir(parents=True, exist_ok=True)
+    state = _load_state(ws, assignment)
+    with tempfile.TemporaryDirectory(prefix="bp-classroom-") as scratch:
+        intakes = collect(submissions, notebooks, Path(scratch))
+        todo = _todo(ws, assignment, intakes, state, options.force)
+        _save_state(ws, assignment, state)
+    prepare_assignment(ws, assignment, force=options.force)
+    log(f"{assignment}: {len(intakes)} submissions found, {len(todo)} to grade")
+    jobs = [
+        (learner, lambda learner=learner: _grade_one(ws, assignment, learner, options.feedback))
+        for learner in todo
+    ]
+    tqdm.monitor_interval = 0  # no monitor thread: workers are forked from this process
+    bar = tqdm(total=len(jobs), desc="grading", unit="learner", disable=not options.progress,
+               file=sys.stderr)
+    with bar:
+        for outcome in run_jobs(jobs, timeout=options.learner_timeout, workers=options.workers):
+            entry = outcome.value or {"status": NOT_GRADED, "reason": outcome.error}
+            if entry["status"] != GRADED:
+                remove_learner_outputs(ws, assignment, outcome.key)
+                bar.write(f"{outcome.key}: not graded: {entry['reason']}")
+            state[outcome.key] = entry
+            _save_state(ws, assignment, state)
+            bar.set_postfix_str(outcome.key)
+            bar.update()
+    for learner, entry in state.items():
+        if entry["status"] != GRADED and options.feedback:
+            _not_graded_feedback(ws, assignment, learner, entry["reason"])
+    return _results(ws, assignment, state)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bp-classroom",
+        description="Autograde a class's submissions with nbgrader; write CSV and feedback.",
+        epilog="Exit codes: 0 all graded, 1 some not graded (see CSV), 2 error.",
+    )
+    parser.add_argument("assignment", help="assignment name, e.g. 01-derivatives")
+    parser.add_argument("submissions", type=Path, help="folder (one sub-folder per learner) or zip")
+    parser.add_argument("-w", "--workspace", type=Path, required=True,
+                        help="grading folder (created): submitted/, autograded/, feedback/, ...")
+    parser.add_argument("--db", help="gradebook SQLAlchemy URL (default: WORKSPACE/gradebook.db)")
+    parser.add_argument("--csv", type=Path, help="grades CSV (default: WORKSPACE/grades-<A>.csv)")
+    parser.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT,
+                        help="seconds per cell (default 60)")
+    parser.add_argument("--learner-timeout", type=float, default=600,
+                        help="seconds per learner (default 600)")
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="learners graded at once")
+    parser.add_argument("--force", action="store_true", help="regrade learners already graded")
+    parser.add_argument("--no-feedback", action="store_true", help="skip feedback HTML")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--source", type=Path, default=SOLUTIONS, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``bp-classroom``; returns the exit code."""
+    args = _parser().parse_args(argv)
+    ws = Workspace(args.workspace.resolve(), source=args.source, db_url=args.db,
+                   cell_timeout=args.timeout)
+    options = ClassOptions(args.force, args.jobs, args.learner_timeout,
+                           not args.no_feedback, not args.quiet)
+    csv_path = args.csv or Path(ws.root) / f"grades-{args.assignment}.csv"
+    try:
+        results = grade_class(ws, args.assignment, args.submissions, options)
+    except KeyboardInterrupt:
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return 130
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"bp-classroom: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    write_csv(results, csv_path)
+    missing = [r for r in results if r.status != GRADED]
+    print(f"{len(results) - len(missing)} graded, {len(missing)} not graded; grades: {csv_path}; "
+          f"feedback: {Path(ws.root) / 'feedback'}")
+    for r in missing:
+        print(f"  not graded: {r.learner}: {r.reason}")
+    if results and len(missing) == len(results):
+        return EXIT_ERROR
+    return EXIT_SOME_NOT_GRADED if missing else EXIT_ALL_GRADED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

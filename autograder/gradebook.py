@@ -1,0 +1,280 @@
+"""A grading workspace and the nbgrader steps run in it: prepare, autograde, read scores, feedback.
+
+A workspace is an nbgrader course root somewhere the user chose (never inside this package):
+``submitted/<learner>/<assignment>/``, ``autograded/…``, ``feedback/…`` and, by default, the
+gradebook ``gradebook.db``. Everything goes through nbgrader's own Python API, in this process;
+nbgrader is imported on first use because that import alone takes seconds.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from traitlets.config import Config
+
+from .explain import Part, explain_notebook, failed_answer_cells, integrity_of, is_test_cell
+from .settings import (
+    DEFAULT_CELL_TIMEOUT,
+    SOLUTIONS,
+    ensure_scripts_on_path,
+    make_config,
+    sqlite_url,
+)
+
+__all__ = [
+    "GradedNotebook",
+    "Workspace",
+    "assignment_notebooks",
+    "autograde",
+    "failure_reason",
+    "generate_feedback",
+    "has_grades",
+    "is_autograded",
+    "prepare_assignment",
+    "read_grades",
+    "remove_learner_outputs",
+]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where grading happens and with what.
+
+    root: the nbgrader course root (created if missing).
+    source: the folder of source assignments (default: the repository's ``solutions/``).
+    db_url: gradebook SQLAlchemy URL (default: SQLite file ``<root>/gradebook.db``).
+    cell_timeout: seconds each cell may run before it is interrupted and scored 0.
+    """
+
+    root: Path
+    source: Path = SOLUTIONS
+    db_url: str | None = None
+    cell_timeout: int = DEFAULT_CELL_TIMEOUT
+
+    @property
+    def url(self) -> str:
+        """The gradebook URL in use."""
+        return self.db_url or sqlite_url(Path(self.root) / "gradebook.db")
+
+    def config(self, release: Path | None = None) -> Config:
+        """nbgrader configuration for this workspace (see :func:`autograder.settings.configure`)."""
+        return make_config(
+            root=self.root,
+            source=self.source,
+            release=release or Path(self.root) / "release",
+            db_url=self.url,
+            cell_timeout=self.cell_timeout,
+        )
+
+    def path(self, step: str, learner: str, assignment: str) -> Path:
+        """``<root>/<step>/<learner>/<assignment>`` (step: submitted, autograded, feedback)."""
+        return Path(self.root) / step / learner / assignment
+
+
+@dataclass(frozen=True)
+class GradedNotebook:
+    """Scores of one notebook of one learner, in the notebook's cell order."""
+
+    notebook: str
+    parts: list[Part] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        """Points earned (parts awaiting a person count 0)."""
+        return sum(p.score or 0.0 for p in self.parts)
+
+    @property
+    def max_score(self) -> float:
+        """Points possible."""
+        return sum(p.max_score for p in self.parts)
+
+
+def _quiet() -> None:
+    # nbgrader's gradebook triggers SQLAlchemy autoflush warnings that mean nothing to a user.
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+
+
+@cache
+def _install_alembic_shim() -> None:
+    """Compute the gradebook schema version in-process instead of running ``alembic`` (4 s)."""
+    import nbgrader.api
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    original = nbgrader.api.get_alembic_version
+
+    def heads() -> str:
+        try:
+            cfg = AlembicConfig()
+            cfg.set_main_option("script_location", ALEMBIC_DIR)
+            (head,) = ScriptDirectory.from_config(cfg).get_heads()
+            return head
+        except Exception:  # any surprise: fall back to nbgrader's own way
+            return original()
+
+    nbgrader.api.get_alembic_version = heads
+
+
+def _api(ws: Workspace, release: Path | None = None, *, no_database: bool = False) -> Any:
+    """nbgrader's ``NbGraderAPI`` for ``ws`` (``no_database``: as ``generate_assignment --no-db``)."""
+    ensure_scripts_on_path()
+    _quiet()
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    _install_alembic_shim()
+    Path(ws.root).mkdir(parents=True, exist_ok=True)
+    cfg = ws.config(release)
+    if no_database:
+        cfg.SaveCells.enabled = False
+        cfg.GenerateAssignment.no_database = True
+    return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+
+
+def assignment_notebooks(source: Path, assignment: str) -> list[str]:
+    """Notebook names (without ``.ipynb``) of ``source/<assignment>/``, sorted."""
+    folder = Path(source) / assignment
+    if not folder.is_dir():
+        raise ValueError(f"no assignment {assignment!r} in {source}: no folder {folder}")
+    names = sorted(p.stem for p in folder.glob("*.ipynb"))
+    if not names:
+        raise ValueError(f"assignment folder {folder} holds no notebook")
+    return names
+
+
+def failure_reason(result: dict[str, Any]) -> str:
+    """The last exception line nbgrader logged for a failed step, e.g. ``NotJSONError: …``."""
+    text = "\n".join(str(result.get(k, "")) for k in ("log", "error"))
+    found = re.findall(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Interrupt)): ?(.*)$", text, re.M)
+    found = [f for f in found if f[0] != "NbGraderException"] or found
+    if not found:
+        return "nbgrader could not grade it (no error message)"
+    name, message = found[-1]
+    if name in _PLAIN_REASONS:
+        return _PLAIN_REASONS[name]
+    return f"{name}: {message.strip()}" if message.strip() else name
+
+
+_PLAIN_REASONS = {
+    "DeadKernelError": "the kernel died while running the notebook (did the code call exit() or "
+    "os._exit(), crash, or run out of memory?)",
+    "UnresponsiveKernelError": "the kernel stopped responding and could not be interrupted",
+}
+
+
+def prepare_assignment(ws: Workspace, assignment: str, *, force: bool = False) -> None:
+    """Put ``assignment`` (its cells and hidden tests) into the gradebook, once.
+
+    The release nbgrader writes on the way is thrown away: the committed one is ``course/``.
+    """
+    assignment_notebooks(ws.source, assignment)
+    if not force and _in_gradebook(ws, assignment):
+        return
+    with tempfile.TemporaryDirectory(prefix="bp-release-") as tmp:
+        result = _api(ws, Path(tmp)).generate_assignment(assignment, force=True, create=True)
+    if not result["success"]:
+        raise RuntimeError(f"could not prepare {assignment}: {failure_reason(result)}")
+
+
+def _in_gradebook(ws: Workspace, assignment: str) -> bool:
+    _api(ws)  # sets up PATH, warnings and the alembic shim
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(ws.url) as gb:
+        try:
+            return len(gb.find_assignment(assignment).notebooks) > 0
+        except MissingEntry:
+            return False
+
+
+def is_autograded(ws: Workspace, assignment: str, learner: str) -> bool:
+    """True when every notebook of the assignment has an autograded copy for ``learner``."""
+    folder = ws.path("autograded", learner, assignment)
+    return all(
+        (folder / f"{nb}.ipynb").is_file() for nb in assignment_notebooks(ws.source, assignment)
+    )
+
+
+def has_grades(ws: Workspace, assignment: str, learner: str) -> bool:
+    """True when the gradebook holds an autograded submission of ``learner``."""
+    _api(ws)
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(ws.url) as gb:
+        try:
+            return gb.find_submission(assignment, learner) is not None
+        except MissingEntry:
+            return False
+
+
+def autograde(ws: Workspace, assignment: str, learner: str, *, force: bool = True) -> str | None:
+    """Run ``nbgrader autograde`` for one learner; None when it worked, else the reason why not."""
+    result = _api(ws).autograde(assignment, learner, force=force, create=True)
+    if result["success"] and is_autograded(ws, assignment, learner):
+        return None
+    return failure_reason(result)
+
+
+def generate_feedback(ws: Workspace, assignment: str, learner: str) -> str | None:
+    """Write redacted feedback HTML for one learner; None when it worked, else the reason."""
+    result = _api(ws).generate_feedback(assignment, learner, force=True)
+    return None if result["success"] else failure_reason(result)
+
+
+def read_grades(ws: Workspace, assignment: str, learner: str) -> list[GradedNotebook]:
+    """Scores from the gradebook, explanations from the autograded notebooks, in cell order."""
+    _api(ws)
+    from nbgrader.api import Gradebook
+
+    graded = []
+    with Gradebook(ws.url) as gb:
+        for name in assignment_notebooks(ws.source, assignment):
+            scores = {
+                g.name: (g.score, g.max_score)
+                for g in gb.find_submission_notebook(name, assignment, learner).grades
+            }
+            path = ws.path("autograded", learner, assignment) / f"{name}.ipynb"
+            nb = nbformat.read(path, as_version=4) if path.is_file() else None
+            graded.append(_graded(name, scores, nb))
+    return graded
+
+
+def _graded(name: str, scores: dict[str, tuple[float | None, float]], nb: Any) -> GradedNotebook:
+    why = explain_notebook(nb) if nb is not None else {}
+    order = [str(c.metadata.nbgrader.grade_id) for c in nb.cells if is_test_cell(c)] if nb else []
+    order += sorted(set(scores) - set(order))
+    parts = []
+    for gid in order:
+        if gid not in scores:
+            continue
+        score, max_score = scores[gid]
+        part = Part(gid, score, float(max_score))
+        if part.lost:
+            part = Part(gid, score, float(max_score), why.get(gid) or "no explanation recorded")
+        parts.append(part)
+    if nb is None:
+        notes = [f"{name}.ipynb was not submitted or could not be graded"]
+    else:
+        notes = [f"the answer cell `{a}` raised {err}" for a, err in failed_answer_cells(nb).items()]
+        integrity = integrity_of(nb)
+        notes += list(integrity.get("notes", []))
+        flags = sorted({f for fs in integrity.get("flags", {}).values() for f in fs})
+        notes += [f"flagged: {flag}" for flag in flags]
+    return GradedNotebook(name, parts, notes)
+
+
+def remove_learner_outputs(ws: Workspace, assignment: str, learner: str) -> None:
+    """Delete the autograded and feedback copies of one learner (to grade afresh)."""
+    for step in ("autograded", "feedback"):
+        shutil.rmtree(ws.path(step, learner, assignment), ignore_errors=True)

@@ -1,0 +1,128 @@
+"""Run grading jobs in forked workers, each under an outer time limit.
+
+nbgrader only limits each cell; a learner whose kernel ignores interrupts, or that makes nbgrader
+hang, must not stop the class. Each job runs in a child forked from this process, so nbgrader
+(already imported here, ≈3 s) is not imported again; the parent waits at most ``timeout``
+seconds, then kills the child and every process under it (kernels start their own sessions, so a
+process-group kill would miss them). Where ``fork`` does not exist (Windows) jobs run in this
+process, one after another, with only nbgrader's per-cell limit.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+import psutil
+
+__all__ = ["Outcome", "can_fork", "run_jobs"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one job ended: ``value`` is what it returned, ``error`` why it did not (or None)."""
+
+    key: str
+    value: Any = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def can_fork() -> bool:
+    """True when jobs can run in forked children (POSIX)."""
+    return "fork" in mp.get_all_start_methods()
+
+
+def _child(conn: Connection, job: Callable[[], Any]) -> None:
+    try:
+        conn.send((job(), None))
+    except BaseException as exc:  # report anything, including SystemExit from learner-facing code
+        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        conn.send((None, f"grading crashed: {last}"))
+    finally:
+        conn.close()
+
+
+def _kill_tree(pid: int) -> None:
+    try:
+        parent = psutil.Process(pid)
+        procs = [*parent.children(recursive=True), parent]
+    except psutil.NoSuchProcess:
+        return
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=10)
+
+
+@dataclass
+class _Running:
+    key: str
+    proc: Any
+    conn: Connection
+    started: float
+
+
+def _finish(run: _Running, timeout: float, timed_out: bool) -> Outcome:
+    seconds = time.monotonic() - run.started
+    value, error = None, None
+    if timed_out:
+        error = f"timed out: grading took longer than {timeout:g} s and was stopped"
+    else:
+        try:
+            value, error = run.conn.recv()
+        except (EOFError, OSError):
+            error = f"grading crashed (worker exit code {run.proc.exitcode})"
+    _kill_tree(run.proc.pid)  # also reaps kernels a finished worker may have left behind
+    run.proc.join(5)
+    run.conn.close()
+    return Outcome(run.key, value, error, seconds)
+
+
+def run_jobs(
+    jobs: Iterable[tuple[str, Callable[[], Any]]], *, timeout: float, workers: int = 1
+) -> Iterator[Outcome]:
+    """Run ``(key, job)`` pairs, at most ``workers`` at a time; yield each :class:`Outcome` as it ends.
+
+    A job that exceeds ``timeout`` seconds is killed with its whole process tree and reported as
+    timed out; a job that raises or whose worker dies is reported with the reason.
+    """
+    pending = list(jobs)
+    if not can_fork():
+        for key, job in pending:
+            start = time.monotonic()
+            try:
+                yield Outcome(key, job(), None, time.monotonic() - start)
+            except Exception as exc:
+                yield Outcome(key, None, f"grading crashed: {exc!r}", time.monotonic() - start)
+        return
+    ctx = mp.get_context("fork")
+    running: list[_Running] = []
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, workers):
+                key, job = pending.pop(0)
+                reader, writer = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(writer, job), daemon=True)
+                proc.start()
+                writer.close()
+                running.append(_Running(key, proc, reader, time.monotonic()))
+            now = time.monotonic()
+            wait_for = min(r.started + timeout for r in running) - now
+            ready = wait([r.conn for r in running], timeout=max(0.0, wait_for))
+            now = time.monotonic()
+            for run in list(running):
+                late = now - run.started > timeout
+                if run.conn in ready or late:
+                    running.remove(run)
+                    yield _finish(run, timeout, timed_out=late and run.conn not in ready)
+    finally:
+        for run in running:  # interrupted (Ctrl-C or the consumer stopped): leave nothing behind
+            _kill_tree(run.proc.pid)

@@ -1,0 +1,119 @@
+"""nbgrader preprocessors the course adds (wired in by :mod:`autograder.settings`).
+
+``LimitOutputBytes`` runs during autograding, after nbgrader's line-based ``LimitOutput``.
+``RedactFeedback`` runs while nbgrader generates feedback HTML: it replaces every test cell by
+its name and one-line explanation, so feedback never shows hidden tests or tracebacks.
+"""
+
+from __future__ import annotations
+
+import html
+
+from nbconvert.preprocessors import Preprocessor
+from nbformat.notebooknode import NotebookNode, from_dict
+from traitlets import Bool, Integer
+
+from .explain import cap_bytes, explain_notebook, is_test_cell
+
+__all__ = ["LimitOutputBytes", "RedactFeedback", "summary_markdown"]
+
+_TEXT_KEYS = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json")
+
+
+class LimitOutputBytes(Preprocessor):
+    """Cap every output by bytes: nbgrader's own limit counts lines, and one huge line passes."""
+
+    enabled = Bool(True, help="nbconvert preprocessors are off by default; this one is on").tag(
+        config=True
+    )
+    max_bytes = Integer(64_000, help="bytes kept per text output").tag(config=True)
+    max_image_bytes = Integer(2_000_000, help="bytes kept per image (base64)").tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):  # noqa: D102 (nbconvert API)
+        if cell.cell_type != "code":
+            return cell, resources
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            if kind == "stream":
+                output["text"] = cap_bytes(_join(output.get("text", "")), self.max_bytes)
+            elif kind == "error":
+                output["evalue"] = cap_bytes(str(output.get("evalue", "")), self.max_bytes)
+                output["traceback"] = [
+                    cap_bytes("\n".join(output.get("traceback", [])), self.max_bytes)
+                ]
+            elif kind in ("display_data", "execute_result"):
+                self._cap_bundle(output.get("data", {}))
+        return cell, resources
+
+    def _cap_bundle(self, data: dict) -> None:
+        for key in list(data):
+            value = _join(data[key]) if isinstance(data[key], str | list) else None
+            if value is None:
+                continue
+            limit = self.max_bytes if key in _TEXT_KEYS else self.max_image_bytes
+            if len(value.encode()) > limit:
+                if key in _TEXT_KEYS:
+                    data[key] = cap_bytes(value, limit)
+                else:
+                    del data[key]
+                    data["text/plain"] = f"[{key} output removed: over {limit} bytes]"
+
+
+def _join(text: str | list[str]) -> str:
+    return "".join(text) if isinstance(text, list) else text
+
+
+def _cell(source: str, cell_id: str) -> NotebookNode:
+    return from_dict({"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": source})
+
+
+def summary_markdown(rows: list[tuple[str, float | None, float, str]]) -> str:
+    """A Markdown table of (part, score, max score, explanation) rows, HTML-escaped."""
+    lines = [
+        "## Your grade, part by part",
+        "",
+        "| part | points | why points were lost |",
+        "|---|---|---|",
+    ]
+    for part, score, max_score, why in rows:
+        shown = "needs a person" if score is None else f"{score:g}"
+        cleaned = html.escape(why.replace("\n", " ")).replace("|", "\\|")
+        lines.append(f"| `{part}` | {shown} / {max_score:g} | {cleaned or '—'} |")
+    return "\n".join(lines)
+
+
+class RedactFeedback(Preprocessor):
+    """Feedback without hidden tests: test cells become their name, points and explanation.
+
+    Runs after nbgrader's ``GetGrades`` (which puts ``score`` and ``points`` into each graded
+    cell's metadata). Every error output keeps only ``ExceptionType: message``; a table of all
+    parts goes first.
+    """
+
+    enabled = Bool(True, help="nbconvert preprocessors are off by default; this one is on").tag(
+        config=True
+    )
+
+    def preprocess(self, nb, resources):  # noqa: D102 (nbconvert API)
+        why = explain_notebook(nb)
+        rows = []
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                for output in cell.get("outputs", []):
+                    if output.get("output_type") == "error":
+                        output["traceback"] = [cap_bytes(f"{output.ename}: {output.evalue}")]
+            if not is_test_cell(cell):
+                continue
+            meta = cell.metadata.nbgrader
+            gid, score, points = meta["grade_id"], meta.get("score"), meta.get("points", 0)
+            lost = score is not None and score < points
+            text = why.get(gid, "") if lost else ""
+            rows.append((gid, score, float(points), text))
+            cell.source = f"# Hidden check `{gid}` (its source is not shown)"
+            cell.outputs = (
+                [from_dict({"output_type": "stream", "name": "stdout", "text": text + "\n"})]
+                if text
+                else []
+            )
+        nb.cells.insert(0, _cell(summary_markdown(rows), "bp-feedback-summary"))
+        return nb, resources

@@ -1,0 +1,166 @@
+"""Does ``bp-grade`` grade one notebook right, explain each lost point, and exit meaningfully?"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.explain import cap_bytes, explain_cell, explain_notebook
+from autograder.selfpaced import EXIT_FULL_MARKS, EXIT_NOT_GRADED, EXIT_POINTS_LOST, identify, main
+
+TOY = "00-toy"  # the example assignment of tests/conftest.py
+
+
+def _write(nb: nbformat.NotebookNode, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], toy_hidden_snippets: list[str]):
+    """``run(args)`` -> (exit code, stdout) of ``bp-grade``, checked for leaked hidden tests."""
+    return lambda args: _run(args, capsys, toy_hidden_snippets)
+
+
+def _run(args: list[str], capsys, hidden: list[str]) -> tuple[int, str]:
+    code = main(args)
+    out = capsys.readouterr().out
+    for snippet in hidden:
+        assert snippet not in out, f"hidden test source leaked: {snippet}"
+    assert "Traceback" not in out
+    return code, out
+
+
+@pytest.mark.slow
+def test_does_the_reference_get_full_marks_and_exit_0(toy_course, toy_submissions, tmp_path, run):
+    source, _ = toy_course
+    path = _write(toy_submissions["reference"], tmp_path / f"{TOY}.ipynb")
+    code, out = run([str(path), "--source", str(source)])
+    assert code == EXIT_FULL_MARKS, out
+    assert "total: 4 / 4" in out
+
+
+@pytest.mark.slow
+def test_does_an_untouched_notebook_score_zero_and_say_what_to_fill_in(
+    toy_course, toy_submissions, tmp_path, run
+):
+    source, _ = toy_course
+    path = _write(toy_submissions["untouched"], tmp_path / "my copy.ipynb")  # renamed: found by ids
+    code, out = run([str(path), "--source", str(source), "--json"])
+    assert code == EXIT_POINTS_LOST
+    report = json.loads(out)
+    assert report["status"] == "graded" and report["score"] == 0 and report["max_score"] == 4
+    parts = {p["part"]: p for p in report["notebooks"][0]["parts"]}
+    assert set(parts) == {"test_square_values", "test_double_values", "test_double_array"}
+    assert parts["test_square_values"]["explanation"] == (
+        "not implemented yet: fill in the answer cell `square`"
+    )
+    assert parts["test_double_array"]["explanation"].endswith("`double`")
+
+
+@pytest.mark.slow
+def test_does_a_wrong_answer_lose_only_its_part_with_the_checks_message(
+    toy_course, toy_submissions, tmp_path, run
+):
+    source, _ = toy_course
+    path = _write(toy_submissions["list_double"], tmp_path / TOY / "attempt.ipynb")
+    code, out = run([str(path), "--source", str(source)])
+    assert code == EXIT_POINTS_LOST
+    assert "test_double_array   0 / 1" in out and "test_double_values  2 / 2" in out
+    assert "ValueError: The truth value of an array" in out
+    assert "total: 3 / 4" in out
+
+
+def test_is_a_corrupt_file_not_graded_with_exit_2(toy_course, tmp_path, run):
+    source, _ = toy_course
+    path = tmp_path / f"{TOY}.ipynb"
+    path.write_text('{"cells": [')
+    code, out = run([str(path), "--source", str(source)])
+    assert code == EXIT_NOT_GRADED
+    assert "NOT GRADED" in out and "not a readable notebook" in out
+
+
+def test_is_a_missing_file_a_usage_error(tmp_path, capsys):
+    assert main([str(tmp_path / "nope.ipynb")]) == EXIT_NOT_GRADED
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_is_an_unknown_assignment_exit_2_with_a_reason(toy_course, toy_submissions, tmp_path, capsys):
+    source, _ = toy_course
+    path = _write(toy_submissions["reference"], tmp_path / f"{TOY}.ipynb")
+    code = main([str(path), "--source", str(source), "--assignment", "99-nothing", "--json"])
+    assert code == EXIT_NOT_GRADED
+    assert "no source notebooks" in json.loads(capsys.readouterr().out)["reason"]
+
+
+def test_is_a_notebook_found_by_name_or_by_its_cells(toy_course, toy_submissions, tmp_path):
+    source, _ = toy_course
+    by_name = _write(toy_submissions["untouched"], tmp_path / f"{TOY}.ipynb")
+    by_cells = _write(toy_submissions["untouched"], tmp_path / "renamed.ipynb")
+    assert identify(by_name, source, None) == (TOY, TOY)
+    assert identify(by_cells, source, None) == (TOY, TOY)
+    stranger = _write(nbformat.v4.new_notebook(), tmp_path / "other.ipynb")
+    with pytest.raises(ValueError, match="cannot tell"):
+        identify(stranger, source, None)
+
+
+# --- explanations, on hand-made executed cells -------------------------------------------------
+
+
+def _test_cell(gid: str, outputs: list[dict]) -> dict:
+    meta = {"grade": True, "solution": False, "grade_id": gid, "points": 1}
+    return {"cell_type": "code", "metadata": {"nbgrader": meta}, "outputs": outputs}
+
+
+def _answer_cell(gid: str, count: int, outputs: list[dict] | None = None) -> dict:
+    meta = {"grade": False, "solution": True, "grade_id": gid}
+    return {"cell_type": "code", "metadata": {"nbgrader": meta}, "execution_count": count,
+            "outputs": outputs or []}
+
+
+def _error(ename: str, evalue: str, traceback: list[str] | None = None) -> dict:
+    return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": traceback or []}
+
+
+def test_is_not_implemented_traced_to_the_answer_cell_that_raised() -> None:
+    tb = ["\x1b[36mCell In[9], line 2\x1b[0m", "\x1b[36mCell In[4], line 3, in helper\x1b[0m"]
+    cell = _test_cell("test_outer_values", [_error("NotImplementedError", "", tb)])
+    why = explain_cell(cell, {4: "helper", 5: "outer"})
+    assert why == "not implemented yet: fill in the answer cell `helper`"
+
+
+def test_is_not_implemented_without_a_traceback_traced_by_the_test_name() -> None:
+    cell = _test_cell("test_outer_values", [_error("NotImplementedError", "")])
+    assert explain_cell(cell, {5: "outer"}).endswith("answer cell `outer`")
+
+
+def test_does_an_explanation_keep_the_checkers_message_but_not_the_traceback() -> None:
+    tb = ["---", "hidden_line = secret()", "GradientCheckError: dw is transposed"]
+    cell = _test_cell("test_x", [_error("GradientCheckError", "dw: transposed (hint)", tb)])
+    assert explain_cell(cell, {}) == "GradientCheckError: dw: transposed (hint)"
+
+
+def test_are_stderr_timeouts_and_broken_answer_cells_explained() -> None:
+    stderr = {"output_type": "stream", "name": "stderr", "text": "RuntimeWarning: overflow\nmore"}
+    assert "stderr" in explain_cell(_test_cell("t", [stderr]), {})
+    assert "timed out" in explain_cell(_test_cell("t", [_error("KeyboardInterrupt", "")]), {})
+    nb = {"cells": [
+        _answer_cell("square", 1, [_error("SyntaxError", "invalid syntax (line 1)")]),
+        _test_cell("test_square_values", [_error("NameError", "name 'square' is not defined")]),
+        _test_cell("test_square_ok", []),
+    ]}
+    why = explain_notebook(nb)
+    assert why["test_square_ok"] == ""
+    assert "`square` failed to run: SyntaxError" in why["test_square_values"]
+
+
+def test_are_explanations_capped_by_bytes_not_lines() -> None:
+    long = "é" * 10_000  # one line, 20 kB
+    capped = cap_bytes(long, 600)
+    assert len(capped.encode()) <= 600 and "more bytes cut" in capped
+    cell = _test_cell("t", [_error("AssertionError", long)])
+    assert len(explain_cell(cell, {}).encode()) <= 600
