@@ -20,7 +20,6 @@ import importlib
 import io
 import operator
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -66,6 +65,12 @@ class SandboxFailure(Exception):
         super().__init__(detail)
 
 
+class _CellHung(Exception):
+    def __init__(self, grade_id: str) -> None:
+        self.grade_id = grade_id
+        super().__init__(grade_id)
+
+
 class RemoteError(Exception):
     """The learner's code raised an exception while serving a request."""
 
@@ -109,7 +114,27 @@ class Sandbox:
     _wfd: int = -1
 
     def start(self) -> None:
-        """Start the child and run the cells; raise :class:`SandboxFailure` if it cannot."""
+        """Start the child and run the cells; raise :class:`SandboxFailure` if it cannot.
+
+        An answer cell that does not finish within ``start_timeout`` (an endless loop at its top
+        level) is skipped and the others run again without it, so it costs only its own parts.
+        """
+        skipped: dict[str, str] = {}
+        while True:
+            try:
+                self._launch(skipped)
+            except _CellHung as hung:
+                skipped[hung.grade_id] = (
+                    f"did not finish within {self.start_timeout:g} s (an endless loop?) and was skipped"
+                )
+                continue
+            self.cells = [
+                CellResult(gid, ("Timeout", skipped[gid])) if gid in skipped else cell
+                for gid, cell in ((c.grade_id, c) for c in self.cells)
+            ]
+            return
+
+    def _launch(self, skipped: dict[str, str]) -> None:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         env = {k: v for k, v in os.environ.items() if not k.startswith("BP_")}
@@ -128,17 +153,27 @@ class Sandbox:
         os.close(to_child_r)
         os.close(from_child_w)
         self._rfd, self._wfd = from_child_r, to_child_w
+        answers = [[gid, "" if gid in skipped else src] for gid, src in self.answer_cells]
+        current = "the set-up cells"
         reply = self._exchange(
             {
                 "op": "init",
                 "setup": list(self.setup_cells),
-                "answers": [list(a) for a in self.answer_cells],
+                "answers": answers,
                 "neuter": list(self.neuter),
                 "memory": self.memory_bytes,
             },
             self.start_timeout,
-            "running the answer cells",
+            "running the set-up cells",
         )
+        while "progress" in reply:  # one frame before each answer cell, each with its deadline
+            current = str(reply["progress"])
+            try:
+                reply = self._receive(self.start_timeout, f"running the answer cell `{current}`")
+            except SandboxFailure as exc:
+                if exc.kind == "timeout" and current not in skipped:
+                    raise _CellHung(current) from None
+                raise
         self.lockdown = str(reply.get("lockdown", ""))
         self.cells = [
             CellResult(str(c["id"]), tuple(c["error"]) if c.get("error") else None)
@@ -178,16 +213,22 @@ class Sandbox:
             raise SandboxFailure("dead", f"the notebook's process is no longer running ({doing})")
         try:
             write_frame(self._wfd, message)
-            ready, _, _ = select.select([self._rfd], [], [], timeout)
-            if not ready:
-                self.close()
-                raise SandboxFailure(
-                    "timeout", f"no answer within {timeout:g} s while {doing} (an endless loop?)"
-                )
-            deadline = time.monotonic() + timeout
-            reply = read_frame(self._rfd)
-            if time.monotonic() > deadline:
-                raise SandboxFailure("timeout", f"the answer took more than {timeout:g} s")
+        except BrokenPipeError as exc:
+            code = self._proc.wait() if self._proc else None
+            self.close()
+            raise SandboxFailure(
+                "died", f"the notebook's process exited (exit code {code}) while {doing}"
+            ) from exc
+        return self._receive(timeout, doing)
+
+    def _receive(self, timeout: float, doing: str) -> dict[str, Any]:
+        try:
+            reply = read_frame(self._rfd, time.monotonic() + timeout)
+        except TimeoutError:
+            self.close()
+            raise SandboxFailure(
+                "timeout", f"no answer within {timeout:g} s while {doing} (an endless loop?)"
+            ) from None
         except (BrokenPipeError, EOFError) as exc:
             code = self._proc.wait() if self._proc else None
             self.close()
@@ -276,6 +317,7 @@ def _child(rfd: int, wfd: int) -> None:
 
     cells = []
     for grade_id, source in init["answers"]:
+        write_frame(wfd, {"progress": grade_id})
         error = None
         try:
             exec(compile(strip_magics(source), f"<answer cell {grade_id}>", "exec"), namespace)

@@ -90,6 +90,8 @@ def configure(
 
     c.ExternalVerdicts.source_directory = str(Path(source or SOLUTIONS).resolve())
     c.Execute.timeout = int(cell_timeout)
+    # Outside the kernel, one call into the learner's code gets what a cell would.
+    c.ExternalVerdicts.call_timeout = float(cell_timeout)
     c.Execute.interrupt_on_timeout = True
     c.Execute.shutdown_kernel = "immediate"  # graded: nothing to wait for
     # No history file in the grader's home; kernel start-up warnings would only clutter reports.

@@ -14,7 +14,9 @@ import base64
 import json
 import math
 import os
+import select
 import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -124,9 +126,14 @@ def write_frame(fd: int, message: dict[str, Any]) -> None:
         view = view[written:]
 
 
-def read_exactly(fd: int, n: int) -> bytes:
+def read_exactly(fd: int, n: int, deadline: float | None = None) -> bytes:
+    """``n`` bytes from ``fd``; ``TimeoutError`` if they have not all come by ``deadline``."""
     chunks, left = [], n
     while left:
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+                raise TimeoutError("the message did not arrive in time")
         chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:
             raise EOFError("the other process closed the connection")
@@ -135,12 +142,12 @@ def read_exactly(fd: int, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(fd: int) -> dict[str, Any]:
-    """Receive one message from file descriptor ``fd`` (blocking)."""
-    (size,) = struct.unpack(">I", read_exactly(fd, 4))
+def read_frame(fd: int, deadline: float | None = None) -> dict[str, Any]:
+    """Receive one message from ``fd`` (``deadline``: a ``time.monotonic()`` limit, else block)."""
+    (size,) = struct.unpack(">I", read_exactly(fd, 4, deadline))
     if size > MAX_FRAME:
         raise WireError(f"message of {size} bytes exceeds the {MAX_FRAME}-byte limit")
-    message = json.loads(read_exactly(fd, size))
+    message = json.loads(read_exactly(fd, size, deadline))
     if not isinstance(message, dict):
         raise WireError("a message must be a JSON object")
     return message

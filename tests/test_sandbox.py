@@ -169,3 +169,29 @@ def test_does_the_grader_process_stay_free_of_learner_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "'type': 'C'" in out.stdout and "'h'" in out.stdout
+
+
+def test_does_a_cell_that_hangs_at_its_top_level_cost_only_itself():
+    box = Sandbox(
+        ["import numpy as np"],
+        [("f", "def f():\n    return 1"), ("g", "while True:\n    pass"), ("h", "def h():\n    return 3")],
+        start_timeout=2,
+        call_timeout=3,
+    )
+    box.start()
+    try:
+        assert [c.error[0] if c.error else None for c in box.cells] == [None, "Timeout", None]
+        assert "was skipped" in box.cells[1].error[1]
+        assert decode(_call(box, "h")["value"], None) == 3
+    finally:
+        box.close()
+
+
+def test_does_a_half_written_message_time_out_instead_of_hanging_the_grader():
+    # The learner's code writes the start of a frame to the grader's pipe, then loops.
+    box = _sandbox(
+        "import os, sys\ndef f():\n    os.write(int(sys.argv[2]), b'\\x00\\x00\\x01\\x00{')\n"
+        "    while True:\n        pass"
+    )
+    with pytest.raises(SandboxFailure, match="no answer within 3 s"):
+        _call(box, "f")
