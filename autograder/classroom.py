@@ -18,10 +18,8 @@ or nothing could be graded (unknown assignment, unreadable input, gradebook erro
 from __future__ import annotations
 
 import argparse
-import filecmp
 import html
 import json
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -42,6 +40,7 @@ from .gradebook import (
     prepare_assignment,
     read_grades,
     remove_learner_outputs,
+    submission_bytes,
 )
 from .isolation import run_jobs
 from .report import GRADED, NOT_GRADED, LearnerResult, max_points, write_csv
@@ -91,8 +90,9 @@ def _file_in(ws: Workspace, assignment: str, intake: Intake) -> bool:
     changed = False
     for name, src in intake.files.items():
         dest = folder / f"{name}.ipynb"
-        if not dest.is_file() or not filecmp.cmp(src, dest, shallow=False):
-            shutil.copyfile(src, dest)
+        data = submission_bytes(ws, assignment, name, Path(src))
+        if not dest.is_file() or dest.read_bytes() != data:
+            dest.write_bytes(data)
             changed = True
     return changed
 

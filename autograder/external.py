@@ -69,6 +69,12 @@ class ExternalVerdicts(Execute):
                 call_timeout=self.call_timeout,
                 check_tampering=original is not None,
             )
+        if original is not None:  # what happened when the file was taken in (restored metadata)
+            intake = nbformat.read(str(original), as_version=4).metadata.get("backprop_course", {})
+            for note in intake.get("intake", []):
+                notes.append(note)
+                for verdict in verdicts:
+                    verdict.flags.append(note)
         by_id = {v.grade_id: v for v in verdicts}
         flags: dict[str, list[str]] = {}
         for cell in nb.cells:

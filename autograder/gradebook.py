@@ -21,7 +21,9 @@ import nbformat
 from traitlets.config import Config
 
 from .explain import Part, explain_notebook, failed_answer_cells, integrity_of, is_test_cell
+from .normalize import restore_metadata
 from .settings import (
+    COURSE,
     DEFAULT_CELL_TIMEOUT,
     SOLUTIONS,
     ensure_scripts_on_path,
@@ -272,6 +274,24 @@ def _graded(name: str, scores: dict[str, tuple[float | None, float]], nb: Any) -
         flags = sorted({f for fs in integrity.get("flags", {}).values() for f in fs})
         notes += [f"flagged: {flag}" for flag in flags]
     return GradedNotebook(name, parts, notes)
+
+
+def submission_bytes(ws: Workspace, assignment: str, notebook: str, src: Path) -> bytes:
+    """What to file for a submitted notebook: the file itself, with lost nbgrader metadata restored.
+
+    A file that is not a readable notebook is filed as it is, so that grading reports why.
+    """
+    raw = Path(src).read_bytes()
+    try:
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception:  # not a notebook: nbgrader will say so, and the report with it
+        return raw
+    release = COURSE / assignment / f"{notebook}.ipynb"
+    if Path(ws.source).resolve() != SOLUTIONS.resolve() or not release.is_file():
+        release = Path(ws.source) / assignment / f"{notebook}.ipynb"
+    if not release.is_file() or not restore_metadata(nb, nbformat.read(release, as_version=4)):
+        return raw
+    return nbformat.writes(nb).encode("utf-8")
 
 
 def remove_learner_outputs(ws: Workspace, assignment: str, learner: str) -> None:

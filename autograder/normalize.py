@@ -18,7 +18,13 @@ import re
 
 from nbformat import NotebookNode, from_dict
 
-__all__ = ["fill_answers", "normalize_notebook", "reference_answers", "secret_lines"]
+__all__ = [
+    "fill_answers",
+    "normalize_notebook",
+    "reference_answers",
+    "restore_metadata",
+    "secret_lines",
+]
 
 _GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _FLAGS = ("grade", "solution", "locked", "task")
@@ -161,3 +167,48 @@ def fill_answers(released: NotebookNode, answers: dict[str, str]) -> NotebookNod
     if missing:
         raise ValueError(f"no answer cell named {', '.join(missing)} in the released notebook")
     return nb
+
+
+def _defines(source: str, name: str) -> bool:
+    return re.search(rf"^(def|class)\s+{re.escape(name)}\b", source, re.MULTILINE) is not None
+
+
+def restore_metadata(nb: NotebookNode, released: NotebookNode) -> int:
+    """Give back the nbgrader metadata a submission lost (an editor that strips it, a copied cell).
+
+    A cell without nbgrader metadata gets that of the released cell with the same id, or, for an
+    answer cell, of the one whose function or class it defines, when no other cell already has
+    that grade_id. The cells' sources are not touched, so an edited test cell stays edited.
+    Returns how many cells were restored and records that in the notebook's metadata
+    (``backprop_course.intake``) for the grade report.
+    """
+    meta_of = lambda c: c.get("metadata", {}).get("nbgrader")  # noqa: E731
+    present = {meta_of(c).get("grade_id") for c in nb.cells if meta_of(c)}
+    graded = [c for c in released.cells if meta_of(c) and meta_of(c).get("grade_id")]
+    by_id = {c.get("id"): c for c in graded}
+    restored = 0
+    for cell in nb.cells:
+        if meta_of(cell):
+            continue
+        match = by_id.get(cell.get("id"))
+        if match is None and cell.cell_type == "code":
+            match = next(
+                (
+                    c
+                    for c in graded
+                    if meta_of(c).get("solution") and _defines(str(cell.source), meta_of(c)["grade_id"])
+                ),
+                None,
+            )
+        if match is None or match.cell_type != cell.cell_type:
+            continue
+        gid = meta_of(match)["grade_id"]
+        if gid in present:
+            continue
+        cell.setdefault("metadata", {})["nbgrader"] = copy.deepcopy(meta_of(match))
+        present.add(gid)
+        restored += 1
+    if restored:
+        notes = nb.metadata.setdefault("backprop_course", {}).setdefault("intake", [])
+        notes.append(f"nbgrader metadata was missing from {restored} cell(s) and was restored from the release")
+    return restored

@@ -47,11 +47,16 @@ def _files(folder: Path) -> dict[str, Path]:
     }
 
 
-def normalize_sources(source: Path, *, write: bool) -> list[Path]:
-    """Normalize every source notebook; return those that were (or, if not ``write``, would be)
-    changed. Raises ValueError naming the notebook when one is invalid."""
+def normalize_sources(
+    source: Path, *, write: bool, names: Sequence[str] | None = None
+) -> list[Path]:
+    """Normalize the source notebooks (of the assignments in ``names``; None: all); return those
+    that were (or, if not ``write``, would be) changed. Raises ValueError naming the notebook
+    when one is invalid."""
     changed = []
     for path in sorted(Path(source).glob("*/*.ipynb")):
+        if names is not None and path.parent.name not in names:
+            continue
         text = path.read_text(encoding="utf-8")
         try:
             nb = normalize_notebook(nbformat.reads(text, as_version=4))
@@ -151,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = args.assignment or assignments(args.source)
     problems: list[str] = []
     try:
-        unnormalized = normalize_sources(args.source, write=not args.check)
+        unnormalized = normalize_sources(args.source, write=not args.check, names=args.assignment or None)
         with tempfile.TemporaryDirectory(prefix="bp-release-") as tmp:
             generated = Path(tmp)
             generate(args.source, generated, names)

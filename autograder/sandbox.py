@@ -41,7 +41,7 @@ __all__ = [
 # Modules imported before the lockdown, beyond what the set-up cells import: afterwards no file
 # can be opened, so an import of anything not yet loaded fails.
 PRELOAD = (
-    "numpy", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.lib.stride_tricks",
+    "numpy", "numpy.random", "numpy.linalg", "numpy.fft", "numpy.lib.stride_tricks", "numpy.testing",
     "math", "cmath", "random", "itertools", "functools", "collections", "operator", "copy",
     "statistics", "typing", "dataclasses", "warnings", "numbers", "collections.abc",
     "bplib", "bplib.gradcheck", "bplib.layers", "bplib.losses", "bplib.optim", "bplib.conv",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -21,7 +20,14 @@ from pathlib import Path
 import nbformat
 
 from .explain import grade_id
-from .gradebook import Workspace, assignment_notebooks, autograde, prepare_assignment, read_grades
+from .gradebook import (
+    Workspace,
+    assignment_notebooks,
+    autograde,
+    prepare_assignment,
+    read_grades,
+    submission_bytes,
+)
 from .isolation import run_jobs
 from .report import GRADED, NOT_GRADED, LearnerResult, format_table, max_points, to_json
 from .settings import DEFAULT_CELL_TIMEOUT, SOLUTIONS
@@ -92,7 +98,7 @@ def grade_notebook(
         prepare_assignment(ws, assignment)
         submitted = ws.path("submitted", LEARNER, assignment)
         submitted.mkdir(parents=True)
-        shutil.copyfile(path, submitted / f"{notebook}.ipynb")
+        (submitted / f"{notebook}.ipynb").write_bytes(submission_bytes(ws, assignment, notebook, path))
         job = (LEARNER, lambda: autograde(ws, assignment, LEARNER))
         (outcome,) = run_jobs([job], timeout=timeout)
         reason = outcome.error or outcome.value

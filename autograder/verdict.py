@@ -164,8 +164,13 @@ def _normal(source: Any) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
-def scan_answer(source: str) -> tuple[set[str], list[str]]:
-    """(names the answer cell defines, integrity flags) — read, never run."""
+def scan_answer(source: str, graded: Iterable[str] = ()) -> tuple[set[str], list[str]]:
+    """(names the answer cell defines, integrity flags) — read, never run.
+
+    Taking one of the ``graded`` functions from ``bplib`` is flagged as use of the reference
+    implementation; any other mention of ``bplib`` as suspicious.
+    """
+    graded = set(graded)
     flags = []
     defined: set[str] = set()
     try:
@@ -173,14 +178,22 @@ def scan_answer(source: str) -> tuple[set[str], list[str]]:
     except SyntaxError as exc:
         return defined, [f"does not parse: {exc.msg} (line {exc.lineno})"]
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            if any(m == "bplib" or m.startswith("bplib.") for m in mods):
-                flags.append("uses the reference implementation (imports bplib)")
-        elif isinstance(node, ast.Name) and node.id == "bplib":
-            flags.append("uses the reference implementation (bplib)")
+        taken: set[str] = set()
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "bplib":
+            taken = {a.name for a in node.names}
+            flags.append(f"suspicious: imports {node.module}")
+        elif isinstance(node, ast.Import) and any(a.name.split(".")[0] == "bplib" for a in node.names):
+            flags.append("suspicious: imports bplib")
+        elif isinstance(node, ast.Attribute) and node.attr in graded:
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id == "bplib":
+                taken = {node.attr}
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "bplib" in node.value:
-            flags.append("uses the reference implementation (names bplib in a string)")
+            flags.append("suspicious: names bplib in a string")
+        for name in sorted(taken & graded):
+            flags.append(f"uses the reference implementation of `{name}` (bplib)")
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
             defined.add(node.name)
@@ -230,7 +243,7 @@ def external_verdicts(
     defines: dict[str, str] = {}  # name -> answer cell defining it
     answer_flags: dict[str, list[str]] = {}
     for gid, src in sub.answers.items():
-        names, flags = scan_answer(src)
+        names, flags = scan_answer(src, answer_ids)
         defines.update({n: gid for n in names})
         answer_flags[gid] = flags
 

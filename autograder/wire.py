@@ -70,7 +70,8 @@ def encode(obj: Any, to_handle: Callable[[Any], Handle], depth: int = 0) -> Any:
         return bool(obj)
     if isinstance(obj, np.ndarray) and obj.dtype.str[1:] in _DTYPES:
         data = np.ascontiguousarray(obj)
-        return {"nd": [data.dtype.str, list(data.shape), base64.b64encode(data.tobytes()).decode()]}
+        # obj.shape, not data.shape: ascontiguousarray turns a 0-d array into shape (1,)
+        return {"nd": [data.dtype.str, list(obj.shape), base64.b64encode(data.tobytes()).decode()]}
     if isinstance(obj, Handle):
         return {"h": obj.id}
     if type(obj) is tuple:

@@ -1,0 +1,951 @@
+"""Graded checks of notebook 03 (scalar autodiff): six backward rules, topological order, backward.
+
+Each rule is checked on its own. Its ``local`` check calls it on one fresh operation with a random
+upstream gradient; its ``in_graphs`` check makes sure it adds (gradients already stored are kept,
+``x * x`` collects both contributions) and runs it inside random expressions with fan-out. There
+the check walks the graph itself, calling the learner's rule for the operation under test and a
+correct rule (a helper run in the learner's process) for every other operation, so a wrong ``mul``
+costs only ``mul``'s points. Expected gradients come from :class:`bplib.engine.Value`; a centered
+difference is quoted beside them.
+
+``backward_pass`` is checked on nodes whose rules are known linear maps (the gradient of a node is
+then the sum over paths of the products of the slopes) and that record when they run, and on
+expressions whose nodes carry correct rules: it does not depend on the learner's six rules, only
+on the learner's ``topological_order``, which it is meant to use.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from autograder.checks import Learner, LearnerError, check
+from bplib.engine import Value as RefValue
+from bplib.gradcheck import CheckError
+
+__all__: list[str] = []
+
+A = "03-scalar-autodiff"
+
+ADD_DONT_ASSIGN = (
+    "`=` replaced the gradient that was already in the node. A node used in several places "
+    "collects one contribution per use, so a rule must ADD its contribution: `a.grad += ...`"
+)
+_RETURNED = (
+    "{fn} returned {value}: a rule returns nothing, it adds each operand's contribution into that "
+    "operand's .grad"
+)
+_UNCHANGED = "the operands' .grad did not change: add each contribution into `operand.grad`"
+_NO_UPSTREAM = "out.grad is missing: multiply the local derivative by the upstream gradient"
+
+# Run in the learner's process (see learner.function): set numbers on nodes, build nodes whose
+# rules are known, and apply the correct rule of the operations not under test.
+_HELPER_CODE = '''
+def set_grad(node, g):
+    node.grad = float(g)
+
+
+def set_label(node, label):
+    node.label = str(label)
+
+
+def node_from(a, b, data, label):
+    """A node computed from a (and b unless None), without a backward rule of its own."""
+    return type(a)(data, (a,) if b is None else (a, b), "f", label)
+
+
+def linear_node(a, b, sa, sb, data, label, clock):
+    """A node made from a (and b) whose local derivatives are the numbers sa (and sb).
+
+    Its rule counts its runs (calls), notes when it ran (tick, read from clock.data, which it
+    then advances) and the gradient it found (seen), and adds sa * grad to a, sb * grad to b.
+    """
+    out = node_from(a, b, data, label)
+    out.calls, out.tick, out.seen = 0, -1.0, 0.0
+
+    def rule():
+        out.calls += 1
+        out.tick = clock.data
+        clock.data = clock.data + 1.0
+        out.seen = out.grad
+        a.grad += sa * out.grad
+        if b is not None:
+            b.grad += sb * out.grad
+
+    out._backward = rule
+    return out
+
+
+def reference_backward(kind, a, b, n, out):
+    """The correct rule of one operation."""
+    g = out.grad
+    if kind == "add":
+        a.grad += g
+        b.grad += g
+    elif kind == "mul":
+        da, db = b.data * g, a.data * g
+        a.grad += da
+        b.grad += db
+    elif kind == "pow":
+        a.grad += n * a.data ** (n - 1) * g
+    elif kind == "exp":
+        a.grad += out.data * g
+    elif kind == "tanh":
+        a.grad += (1.0 - out.data ** 2) * g
+    elif kind == "relu":
+        a.grad += g if a.data > 0 else 0.0
+    else:
+        raise ValueError(kind)
+
+
+def use_reference_rule(kind, a, b, n, out):
+    out._backward = lambda: reference_backward(kind, a, b, n, out)
+'''
+
+_HELPER_NAMES = ("set_grad", "set_label", "node_from", "linear_node", "reference_backward",
+                 "use_reference_rule")
+
+
+class _Helpers:
+    """The helpers of ``_HELPER_CODE``, defined in the learner's process."""
+
+    def __init__(self, learner: Learner) -> None:
+        for name in _HELPER_NAMES:
+            source = f"(lambda ns: (exec({_HELPER_CODE!r}, ns), ns[{name!r}])[1])({{}})"
+            setattr(self, name, learner.function(source))
+
+
+def _call(where: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Call learner code; its exceptions become a LearnerError naming ``where``."""
+    try:
+        return fn(*args)
+    except CheckError:
+        raise
+    except Exception as exc:  # the learner's bug is a lost point, not a crash of the check
+        raise LearnerError(where, type(exc).__name__, str(exc)) from None
+
+
+def _num(value: Any, what: str) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise CheckError(f"{what} should be a number, got {type(value).__name__}") from None
+    return out
+
+
+def _same(got: Sequence[float], want: Sequence[float], rtol: float = 1e-9) -> bool:
+    return all(math.isfinite(g) and abs(g - w) <= rtol * (1.0 + abs(w)) for g, w in
+               zip(got, want, strict=True))
+
+
+# ----------------------------------------------------------------------------- operations
+_BINARY = ("add", "mul")
+_FN = {kind: f"backward_{kind}" for kind in ("add", "mul", "pow", "exp", "tanh", "relu")}
+_SYMBOL = {"add": "+", "mul": "*"}
+
+
+def _forward(kind: str, xs: Sequence[float], n: float | None) -> float:
+    x = xs[0]
+    if kind == "add":
+        return x + xs[1]
+    if kind == "mul":
+        return x * xs[1]
+    if kind == "pow":
+        return x**n
+    if kind == "exp":
+        return math.exp(x)
+    if kind == "tanh":
+        return math.tanh(x)
+    return max(x, 0.0)
+
+
+def _apply(kind: str, nodes: Sequence[Any], n: float | None) -> Any:
+    """The operation on Value nodes (the learner's or bplib's), through their operators."""
+    a = nodes[0]
+    if kind == "add":
+        return a + nodes[1]
+    if kind == "mul":
+        return a * nodes[1]
+    if kind == "pow":
+        return a**n
+    return getattr(a, kind)()
+
+
+def _reference_grads(kind: str, xs: Sequence[float], n: float | None, g: float,
+                     same_node: bool = False) -> tuple[float, ...]:
+    """bplib's engine: the gradients one operation gives its operands under upstream g."""
+    if same_node:
+        x = RefValue(xs[0])
+        nodes = [x, x]
+    else:
+        nodes = [RefValue(v) for v in xs]
+    out = _apply(kind, nodes, n)
+    out.grad = g
+    out._backward()
+    return (nodes[0].grad,) if same_node else tuple(node.grad for node in nodes)
+
+
+def _describe(kind: str, xs: Sequence[float], n: float | None, g: float) -> str:
+    if kind in _BINARY:
+        where = f"a = {xs[0]:.4g}, b = {xs[1]:.4g}"
+    elif kind == "pow":
+        where = f"a = {xs[0]:.4g}, n = {n:g}"
+    else:
+        where = f"a = {xs[0]:.4g}"
+    return f"{where}, out.grad = {g:.4g}"
+
+
+def _slips(kind: str, xs: Sequence[float], n: float | None, g: float) -> list[tuple[str, tuple]]:
+    """(hint, gradients the mistake gives) for the known mistakes of one rule, fresh operands."""
+    x = xs[0]
+    if kind == "add":
+        return [("b received nothing: addition passes out.grad on to BOTH operands", (g, 0.0)),
+                ("1.0 instead of out.grad: each contribution is out.grad × 1", (1.0, 1.0))]
+    if kind == "mul":
+        y = xs[1]
+        return [("the local derivative of a·b with respect to a is b, the OTHER operand",
+                 (g * x, g * y)),
+                (_NO_UPSTREAM, (y, x))]
+    if kind == "pow":
+        return [("the exponent of the derivative is n - 1: d(a**n)/da = n·a**(n-1)",
+                 (g * n * x**n,)),
+                ("the factor n is missing: d(a**n)/da = n·a**(n-1)", (g * x ** (n - 1),)),
+                (_NO_UPSTREAM, (n * x ** (n - 1),))]
+    if kind == "exp":
+        return [("a.data·out.grad: the derivative of exp(a) is exp(a) itself, out.data, not a",
+                 (g * x,)),
+                (_NO_UPSTREAM, (math.exp(x),))]
+    if kind == "tanh":
+        t = math.tanh(x)
+        return [("1 - a², with the INPUT: the derivative is 1 - tanh(a)² = 1 - out.data²",
+                 (g * (1 - x * x),)),
+                ("1 - out.data without the square: the derivative is 1 - out.data²",
+                 (g * (1 - t),)),
+                (_NO_UPSTREAM, (1 - t * t,))]
+    if x == 0:
+        return [("at exactly a = 0 our convention is slope 0 (use `a.data > 0`, not `>=`)", (g,))]
+    if x < 0:
+        return [("the gradient passed a negative input: it passes only where a > 0", (g,))]
+    return [("the gradient was blocked at a positive input: it passes where a > 0", (0.0,)),
+            ("out.grad is missing: pass on the upstream gradient, not 1", (1.0,))]
+
+
+# ----------------------------------------------------------------------------- one operation
+def _run_rule(learner: Learner, helpers: _Helpers, kind: str, xs: Sequence[float],
+              n: float | None, g: float, before: Sequence[float] | None = None,
+              same_node: bool = False) -> tuple[tuple[float, ...], Any]:
+    """Build one operation from fresh learner nodes, set grads, run the learner's rule.
+
+    Returns the operands' grads afterwards (one per distinct node) and what the rule returned.
+    """
+    if same_node:
+        node = _call("Value", learner.Value, xs[0])
+        nodes = [node, node]
+        distinct = [node]
+    else:
+        nodes = [_call("Value", learner.Value, v) for v in xs]
+        distinct = nodes
+    out = _call(f"Value ({kind})", _apply, kind, nodes, n)
+    for node, start in zip(distinct, before or [], strict=False):
+        helpers.set_grad(node, start)
+    helpers.set_grad(out, g)
+    fn = _FN[kind]
+    rule = getattr(learner, fn)
+    if kind in _BINARY:
+        returned = _call(fn, rule, nodes[0], nodes[1], out)
+    elif kind == "pow":
+        returned = _call(fn, rule, nodes[0], n, out)
+    else:
+        returned = _call(fn, rule, nodes[0], out)
+    names = ("a", "b")
+    grads = tuple(_num(node.grad, f"{fn}: {names[i]}.grad") for i, node in enumerate(distinct))
+    return grads, returned
+
+
+def _fail(fn: str, where: str, names: Sequence[str], got: Sequence[float],
+          want: Sequence[float], hint: str, wrong: int = 1, total: int = 1) -> None:
+    found = ", ".join(f"{k}.grad = {u:.6g} (expected {w:.6g})"
+                      for k, u, w in zip(names, got, want, strict=True))
+    raise CheckError(
+        f"{fn} at {where}: {found}"
+        + (f" ({wrong} of {total} cases wrong)" if total > 1 else "")
+        + (f"\n  hint: {hint}" if hint else "")
+    )
+
+
+def _local_hint(kind: str, xs: Sequence[float], n: float | None, g: float,
+                got: Sequence[float], want: Sequence[float], returned: Any) -> str:
+    for text, wrong in _slips(kind, xs, n, g):
+        if _same(got, wrong):
+            return text
+    if returned is not None:
+        return _RETURNED.format(fn=_FN[kind], value=repr(returned)[:60])
+    if _same(got, [0.0] * len(got)):
+        return _UNCHANGED
+    if _same(got, [-w for w in want]):
+        return "the right size with the wrong sign"
+    return ""
+
+
+def _check_local(learner: Learner, kind: str, cases: list[tuple]) -> None:
+    """The rule alone on fresh operands (grad 0) under upstream g: out.grad × local derivative.
+
+    A hint is given only when it explains every failing case.
+    """
+    helpers = _Helpers(learner)
+    names = ("a", "b") if kind in _BINARY else ("a",)
+    failures = []
+    for xs, n, g in cases:
+        got, returned = _run_rule(learner, helpers, kind, xs, n, g)
+        want = _reference_grads(kind, xs, n, g)
+        if not _same(got, want):
+            hint = _local_hint(kind, xs, n, g, got, want, returned)
+            failures.append((_describe(kind, xs, n, g), got, want, hint))
+    if failures:
+        where, got, want, hint = failures[0]
+        if any(f[3] != hint for f in failures):
+            hint = ""
+        _fail(_FN[kind], where, names, got, want, hint, len(failures), len(cases))
+
+
+def _check_adds(learner: Learner, kind: str, cases: list[tuple]) -> None:
+    """Gradients already in the operands are kept: the rule adds to them."""
+    helpers = _Helpers(learner)
+    fn = _FN[kind]
+    for xs, n, g, before in cases:
+        got, returned = _run_rule(learner, helpers, kind, xs, n, g, before=before)
+        local = _reference_grads(kind, xs, n, g)
+        want = tuple(p + c for p, c in zip(before, local, strict=True))
+        if _same(got, want):
+            continue
+        if _same(got, local) and any(c == 0 for c in local) and kind == "relu":
+            hint = ("a.grad was set to 0 where the gradient is blocked: a blocked path adds "
+                    "nothing, it must not erase the contributions of a's other uses. "
+                    + ADD_DONT_ASSIGN)
+        elif _same(got, local):
+            hint = ADD_DONT_ASSIGN
+        elif returned is not None:
+            hint = _RETURNED.format(fn=fn, value=repr(returned)[:60])
+        elif _same(got, before):
+            hint = _UNCHANGED
+        else:
+            hint = ("the contribution added is wrong, so the local rule itself is off: the check "
+                    "of this rule on a fresh operation (the cell above) says how")
+        names = ("a", "b") if kind in _BINARY else ("a",)
+        starts = ", ".join(f"{k}.grad = {p:g}" for k, p in zip(names, before, strict=True))
+        where = f"{_describe(kind, xs, n, g)} and already {starts}"
+        _fail(fn, where, names, got, want, hint)
+
+
+def _check_same_node(learner: Learner, kind: str, cases: list[tuple]) -> None:
+    """x + x and x * x: one node in both operand slots collects both contributions."""
+    helpers = _Helpers(learner)
+    fn = _FN[kind]
+    for x, g in cases:
+        got, returned = _run_rule(learner, helpers, kind, (x, x), None, g, same_node=True)
+        want = _reference_grads(kind, (x, x), None, g, same_node=True)
+        if _same(got, want):
+            continue
+        half = _reference_grads(kind, (x, x), None, g)[0]
+        if _same(got, (half,)):
+            hint = (f"x.grad = only one of the two contributions, half of the right value: the "
+                    f"second `=` overwrote the first. {ADD_DONT_ASSIGN}")
+        elif returned is not None:
+            hint = _RETURNED.format(fn=fn, value=repr(returned)[:60])
+        else:
+            hint = ""
+        where = f"x {_SYMBOL[kind]} x with x = {x:.4g}, out.grad = {g:.4g}"
+        _fail(fn, where, ("x",), got, want, hint)
+
+
+def _check_two_uses(learner: Learner, kind: str, x: float, n: float | None,
+                    g1: float, g2: float) -> None:
+    """One node feeding two operations of this kind: the two rule calls add up."""
+    helpers = _Helpers(learner)
+    fn = _FN[kind]
+    a = _call("Value", learner.Value, x)
+    outs = [_call(f"Value ({kind})", _apply, kind, [a], n) for _ in range(2)]
+    for out, g in zip(outs, (g1, g2), strict=True):
+        helpers.set_grad(out, g)
+    for out in outs:
+        args = (a, n, out) if kind == "pow" else (a, out)
+        _call(fn, getattr(learner, fn), *args)
+    got = (_num(a.grad, f"{fn}: a.grad"),)
+    first = _reference_grads(kind, (x,), n, g1)[0]
+    second = _reference_grads(kind, (x,), n, g2)[0]
+    if _same(got, (first + second,)):
+        return
+    hint = ADD_DONT_ASSIGN if _same(got, (second,)) else ""
+    where = f"{_describe(kind, (x,), n, g1)} and a second use with out.grad = {g2:.4g}"
+    _fail(fn, where, ("a",), got, (first + second,), hint)
+
+
+# ----------------------------------------------------------------------------- random expressions
+_KINDS = ("add", "mul", "pow", "exp", "tanh", "relu")
+_EXPONENTS = (2.0, 3.0, -1.0, 0.5, 1.5)
+
+
+def _program(seed: int, focus: str | None, n_leaves: int = 3, n_ops: int = 8,
+             self_use: bool = False) -> tuple[list[float], list[tuple]]:
+    """A random expression: leaf values and steps (kind, i, j, n) over earlier node indices.
+
+    The steps use ``focus`` about half the time (every kind when None), reuse nodes (fan-out),
+    keep every value moderate and stay away from the kink of relu. The last steps add up all
+    nodes nothing uses, so every node reaches the root (the last node). ``self_use`` starts with
+    x0 op x0 for a binary focus.
+    """
+    rng = np.random.default_rng(seed)
+    values = [float(v) for v in rng.uniform(0.5, 1.5, n_leaves) * rng.choice([-1.0, 1.0], n_leaves)]
+    steps: list[tuple] = []
+    if self_use and focus in _BINARY:
+        steps.append((focus, 0, 0, None))
+        values.append(_forward(focus, (values[0], values[0]), None))
+    tries = 0
+    while len(steps) < n_ops:
+        tries += 1
+        if tries > 5000:
+            raise RuntimeError("could not build a random expression")  # never with these ranges
+        kind = focus if focus is not None and rng.random() < 0.5 else str(rng.choice(_KINDS))
+        # favour recent nodes: deeper expressions
+        i = int(len(values) - 1 - min(rng.geometric(0.35) - 1, len(values) - 1))
+        j = int(rng.integers(len(values))) if kind in _BINARY else None
+        n = float(rng.choice(_EXPONENTS)) if kind == "pow" else None
+        x = values[i]
+        if kind == "pow" and (abs(x) < 0.3 or (x < 0 and not n.is_integer())):
+            continue
+        if kind == "relu" and abs(x) < 0.1:
+            continue
+        if kind == "exp" and x > 2.0:
+            continue
+        y = _forward(kind, (x,) if j is None else (x, values[j]), n)
+        if not math.isfinite(y) or abs(y) > 15 or (y != 0 and abs(y) < 1e-2):
+            continue
+        values.append(y)
+        steps.append((kind, i, j, n))
+    used = {k for _, i, j, _ in steps for k in (i, j) if k is not None}
+    unused = [k for k in range(n_leaves, len(values)) if k not in used]
+    while len(unused) > 1:
+        i, j = unused[0], unused[1]
+        values.append(values[i] + values[j])
+        steps.append(("add", i, j, None))
+        unused = [*unused[2:], len(values) - 1]
+    return values[:n_leaves], steps
+
+
+def _evaluate(leaves: Sequence[float], steps: Sequence[tuple]) -> list[float]:
+    values = list(leaves)
+    for kind, i, j, n in steps:
+        values.append(_forward(kind, (values[i],) if j is None else (values[i], values[j]), n))
+    return values
+
+
+def _text(n_leaves: int, steps: Sequence[tuple]) -> str:
+    """The expression as lines like ``t3 = x0 * x1``."""
+    def name(k: int) -> str:
+        return f"x{k}" if k < n_leaves else f"t{k}"
+
+    lines = []
+    for s, (kind, i, j, n) in enumerate(steps):
+        if kind in _BINARY:
+            rhs = f"{name(i)} {_SYMBOL[kind]} {name(j)}"
+        elif kind == "pow":
+            rhs = f"{name(i)} ** {n:g}"
+        else:
+            rhs = f"{kind}({name(i)})"
+        lines.append(f"{name(n_leaves + s)} = {rhs}")
+    return "; ".join(lines)
+
+
+def _bplib_grads(leaves: Sequence[float], steps: Sequence[tuple]) -> list[float]:
+    nodes = [RefValue(v) for v in leaves]
+    for kind, i, j, n in steps:
+        nodes.append(_apply(kind, [nodes[i]] if j is None else [nodes[i], nodes[j]], n))
+    nodes[-1].backward()
+    return [node.grad for node in nodes[: len(leaves)]]
+
+
+def _numerical_grads(leaves: Sequence[float], steps: Sequence[tuple], h: float = 1e-6) -> list:
+    grads = []
+    for k in range(len(leaves)):
+        up, down = list(leaves), list(leaves)
+        up[k] += h
+        down[k] -= h
+        grads.append((_evaluate(up, steps)[-1] - _evaluate(down, steps)[-1]) / (2 * h))
+    return grads
+
+
+def _build(learner: Learner, leaves: Sequence[float], steps: Sequence[tuple]) -> list[Any]:
+    """The expression made of the learner's Values (through the given class's operators)."""
+    nodes = [_call("Value", learner.Value, v, (), "", f"x{k}") for k, v in enumerate(leaves)]
+    for kind, i, j, n in steps:
+        operands = [nodes[i]] if j is None else [nodes[i], nodes[j]]
+        nodes.append(_call(f"Value ({kind})", _apply, kind, operands, n))
+    return nodes
+
+
+def _compare_leaves(fn: str, leaves: Sequence[float], steps: Sequence[tuple], nodes: list,
+                    g: float, context: str) -> None:
+    want = [g * v for v in _bplib_grads(leaves, steps)]
+    numeric = [g * v for v in _numerical_grads(leaves, steps)]
+    for k in range(len(leaves)):
+        got = _num(nodes[k].grad, f"{fn}: x{k}.grad")
+        if _same([got], [want[k]], rtol=1e-8):
+            continue
+        uses = sum((i == k) + (j == k) for _, i, j, _ in steps)
+        shown = _text(len(leaves), steps) if len(steps) <= 12 else f"{len(steps)} operations"
+        raise CheckError(
+            f"{fn} {context}: x{k}.grad = {got:.8g}, expected {want[k]:.8g} (bplib's engine; a "
+            f"centered difference gives {numeric[k]:.8g}). x{k} = {leaves[k]:.4g} is used "
+            f"{uses} time(s) in: {shown}; root = the last node, root.grad = {g:.4g}"
+        )
+
+
+def _check_in_expressions(learner: Learner, kind: str, seeds: Sequence[int]) -> None:
+    """The learner's rule for ``kind`` inside random expressions (correct rules elsewhere)."""
+    helpers = _Helpers(learner)
+    fn = _FN[kind]
+    rule = getattr(learner, fn)
+    rng = np.random.default_rng(seeds[0] + 7)
+    for s, seed in enumerate(seeds):
+        leaves, steps = _program(seed, kind, self_use=(s == 0))
+        nodes = _build(learner, leaves, steps)
+        g = float(rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0]))
+        helpers.set_grad(nodes[-1], g)
+        for k in reversed(range(len(steps))):
+            op, i, j, n = steps[k]
+            out, a = nodes[len(leaves) + k], nodes[i]
+            b = nodes[j] if j is not None else None
+            if op == kind:
+                args = (a, b, out) if op in _BINARY else (a, n, out) if op == "pow" else (a, out)
+                _call(fn, rule, *args)
+            else:
+                helpers.reference_backward(op, a, b, n, out)
+        _compare_leaves(fn, leaves, steps, nodes, g, "inside an expression")
+
+
+def _random_cases(seed: int, kind: str, count: int) -> list[tuple]:
+    """(xs, n, g) with moderate inputs away from the kinks."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    while len(cases) < count:
+        xs = tuple(float(v) for v in rng.uniform(-2.0, 2.0, 2 if kind in _BINARY else 1))
+        n = float(rng.choice(_EXPONENTS)) if kind == "pow" else None
+        if kind == "pow" and (abs(xs[0]) < 0.3 or (xs[0] < 0 and not n.is_integer())):
+            continue
+        if kind == "relu" and abs(xs[0]) < 0.1:
+            continue
+        g = float(rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0]))
+        cases.append((xs, n, g))
+    return cases
+
+
+# ----------------------------------------------------------------------------- rule checks
+@check(A, "test_backward_add_local")
+def backward_add_local(learner: Learner) -> None:
+    _check_local(learner, "add", [((2.0, -3.0), None, 1.5), *_random_cases(301, "add", 4)])
+
+
+@check(A, "test_backward_add_in_graphs")
+def backward_add_in_graphs(learner: Learner) -> None:
+    _check_adds(learner, "add", [((2.0, -3.0), None, 1.5, (10.0, 20.0)),
+                                 ((0.7, 1.9), None, -0.8, (-1.25, 0.5))])
+    _check_same_node(learner, "add", [(4.0, 1.5), (-1.3, -0.6)])
+    _check_in_expressions(learner, "add", [311, 312, 313])
+
+
+@check(A, "test_backward_mul_local")
+def backward_mul_local(learner: Learner) -> None:
+    _check_local(learner, "mul", [((3.0, -2.0), None, 1.5), *_random_cases(302, "mul", 4)])
+
+
+@check(A, "test_backward_mul_in_graphs")
+def backward_mul_in_graphs(learner: Learner) -> None:
+    _check_adds(learner, "mul", [((3.0, -2.0), None, 1.5, (10.0, 20.0)),
+                                 ((-0.6, 1.4), None, 0.9, (0.25, -2.0))])
+    _check_same_node(learner, "mul", [(3.0, 1.0), (-1.7, 0.4)])
+    _check_in_expressions(learner, "mul", [321, 322, 323])
+
+
+@check(A, "test_backward_pow_local")
+def backward_pow_local(learner: Learner) -> None:
+    _check_local(learner, "pow", [((3.0,), 2, 0.5), ((4.0,), 0.5, -2.0), ((-1.5,), 3, 0.7),
+                                  ((2.0,), -2, 1.3), *_random_cases(303, "pow", 4)])
+
+
+@check(A, "test_backward_pow_in_graphs")
+def backward_pow_in_graphs(learner: Learner) -> None:
+    _check_adds(learner, "pow", [((3.0,), 2, 0.5, (10.0,)), ((1.8,), 1.5, -1.1, (0.75,))])
+    _check_two_uses(learner, "pow", 2.0, -1, 1.0, 2.5)
+    _check_in_expressions(learner, "pow", [331, 332, 333])
+
+
+@check(A, "test_backward_exp_local")
+def backward_exp_local(learner: Learner) -> None:
+    _check_local(learner, "exp", [((1.0,), None, 2.0), ((0.0,), None, -0.5),
+                                  *_random_cases(304, "exp", 4)])
+
+
+@check(A, "test_backward_exp_in_graphs")
+def backward_exp_in_graphs(learner: Learner) -> None:
+    _check_adds(learner, "exp", [((1.0,), None, 2.0, (10.0,)), ((-0.4,), None, 0.6, (-3.0,))])
+    _check_two_uses(learner, "exp", 0.3, None, 1.0, -2.0)
+    _check_in_expressions(learner, "exp", [341, 342, 343])
+
+
+@check(A, "test_backward_tanh_local")
+def backward_tanh_local(learner: Learner) -> None:
+    _check_local(learner, "tanh", [((0.5,), None, 2.0), ((-1.3,), None, 0.8),
+                                   *_random_cases(305, "tanh", 4)])
+
+
+@check(A, "test_backward_tanh_in_graphs")
+def backward_tanh_in_graphs(learner: Learner) -> None:
+    _check_adds(learner, "tanh", [((0.5,), None, 2.0, (10.0,)), ((1.1,), None, -0.7, (0.4,))])
+    _check_two_uses(learner, "tanh", -0.6, None, 1.5, 0.5)
+    _check_in_expressions(learner, "tanh", [351, 352, 353])
+
+
+@check(A, "test_backward_relu_local")
+def backward_relu_local(learner: Learner) -> None:
+    for case in [((2.0,), None, 1.5), ((-1.0,), None, 1.5), ((0.0,), None, 1.5),
+                 ((0.0,), None, -0.7), *_random_cases(306, "relu", 5)]:
+        # one case at a time: the hints differ with the sign of the input
+        _check_local(learner, "relu", [case])
+
+
+@check(A, "test_backward_relu_in_graphs")
+def backward_relu_in_graphs(learner: Learner) -> None:
+    _check_adds(learner, "relu", [((2.0,), None, 1.5, (10.0,)), ((-1.0,), None, 1.5, (10.0,)),
+                                  ((0.8,), None, -0.4, (-2.5,)), ((-0.3,), None, 2.0, (1.5,))])
+    _check_two_uses(learner, "relu", 1.2, None, 0.5, 1.5)
+    _check_in_expressions(learner, "relu", [361, 362, 363])
+
+
+# ----------------------------------------------------------------------------- graphs of known nodes
+class _Graph:
+    """A graph built in the learner's process from leaves and linear nodes, known to the check.
+
+    ``labels[k]``: node k's label; ``inputs[k]``: ((child, slope), ...) for interior nodes, () for
+    leaves; ``root``: the index of the root; ``reachable``: the nodes below the root.
+    """
+
+    def __init__(self, learner: Learner, helpers: _Helpers, seed: int, n_leaves: int,
+                 n_nodes: int, detached: bool = True, chain: int = 0,
+                 prefix: str = "n") -> None:
+        rng = np.random.default_rng(seed)
+        self.clock = _call("Value", learner.Value, 0.0)
+        self.labels: list[str] = []
+        self.inputs: list[tuple] = []
+        self.nodes: list[Any] = []
+        for k in range(n_leaves):
+            self._add_leaf(learner, f"{prefix}{k}")
+        used: set[int] = set()
+        for _ in range(n_nodes):
+            size = len(self.nodes)
+            a = size - 1 - min(int(rng.geometric(0.4)) - 1, size - 1)
+            b = int(rng.integers(size)) if rng.random() < 0.7 else None
+            slopes = rng.uniform(0.5, 2.0, 2) * rng.choice([-1.0, 1.0], 2)
+            self._add_node(helpers, a, b, float(slopes[0]), float(slopes[1]), prefix)
+            used.update(k for k in (a, b) if k is not None)
+        for _ in range(chain):  # a long thin part: depth
+            self._add_node(helpers, len(self.nodes) - 1, None, 0.9, 0.0, prefix)
+            used.add(len(self.nodes) - 2)
+        self.detached = None
+        if detached:  # built from the graph but not used by the root: must not be visited
+            self._add_node(helpers, n_leaves - 1, None, 2.0, 0.0, prefix)
+            self.detached = len(self.nodes) - 1
+            used.add(n_leaves - 1)
+        unused = [k for k in range(len(self.nodes)) if k not in used and k != self.detached]
+        while len(unused) > 1:
+            self._add_node(helpers, unused[0], unused[1], 1.0, -1.0, prefix)
+            unused = [*unused[2:], len(self.nodes) - 1]
+        self.root = unused[0]
+        self.reachable = self._below(self.root)
+
+    def _add_leaf(self, learner: Learner, label: str) -> None:
+        self.nodes.append(_call("Value", learner.Value, 0.5 + len(self.nodes), (), "", label))
+        self.labels.append(label)
+        self.inputs.append(())
+
+    def _add_node(self, helpers: _Helpers, a: int, b: int | None, sa: float, sb: float,
+                  prefix: str) -> None:
+        label = f"{prefix}{len(self.nodes)}"
+        node = helpers.linear_node(self.nodes[a], None if b is None else self.nodes[b], sa, sb,
+                                   float(len(self.nodes)), label, self.clock)
+        self.nodes.append(node)
+        self.labels.append(label)
+        self.inputs.append(((a, sa),) if b is None else ((a, sa), (b, sb)))
+
+    def _below(self, root: int) -> set[int]:
+        seen, stack = set(), [root]
+        while stack:
+            k = stack.pop()
+            if k not in seen:
+                seen.add(k)
+                stack.extend(child for child, _ in self.inputs[k])
+        return seen
+
+    def expected_grads(self) -> list[float]:
+        """The sum over paths from the root of the products of slopes, for every node."""
+        grads = [0.0] * len(self.nodes)
+        grads[self.root] = 1.0
+        for k in reversed(range(len(self.nodes))):
+            if k in self.reachable:
+                for child, slope in self.inputs[k]:
+                    grads[child] += slope * grads[k]
+        return grads
+
+
+# ----------------------------------------------------------------------------- topological order
+def _order_labels(learner: Learner, graph: _Graph) -> list[str]:
+    result = _call("topological_order", learner.topological_order, graph.nodes[graph.root])
+    if result is None:
+        raise CheckError("topological_order returned None: is a `return` missing?")
+    try:
+        items = list(result)
+    except TypeError:
+        raise CheckError(
+            f"topological_order must return a list of Values, got {type(result).__name__}"
+        ) from None
+    labels = []
+    for item in items:
+        try:
+            labels.append(str(item.label))
+        except AttributeError:
+            raise CheckError(
+                f"topological_order must return a list of Values, found a {type(item).__name__}"
+            ) from None
+    return labels
+
+
+def _topological_graphs(learner: Learner) -> list[_Graph]:
+    helpers = _Helpers(learner)
+    return [_Graph(learner, helpers, 401, 2, 4), _Graph(learner, helpers, 402, 3, 8),
+            _Graph(learner, helpers, 403, 3, 12, chain=40), _Graph(learner, helpers, 404, 1, 5)]
+
+
+def _diamond_example(learner: Learner) -> tuple[Any, list[str], dict[str, str]]:
+    """L = (a*b + a)**2 from the learner's operators, labelled; (root, labels, children)."""
+    a = _call("Value", learner.Value, 2.0, (), "", "a")
+    b = _call("Value", learner.Value, -3.0, (), "", "b")
+    c = _call("Value (mul)", _apply, "mul", [a, b], None)
+    d = _call("Value (add)", _apply, "add", [c, a], None)
+    sq = _call("Value (pow)", _apply, "pow", [d], 2)
+    root = _call("Value (mul)", _apply, "mul", [sq, sq], None)  # x * x: sq twice as an operand
+    helpers = _Helpers(learner)
+    for node, label in ((c, "c"), (d, "d"), (sq, "s"), (root, "L")):
+        helpers.set_label(node, label)
+    return root, list("abcdsL"), {"c": "ab", "d": "ca", "s": "d", "L": "s"}
+
+
+@check(A, "test_topological_order_complete")
+def topological_order_complete(learner: Learner) -> None:
+    cases = []
+    root, labels, _ = _diamond_example(learner)
+    result = _call("topological_order", learner.topological_order, root)
+    if result is None:
+        raise CheckError("topological_order returned None: is a `return` missing?")
+    cases.append(("L = ((a*b + a)**2) * ((a*b + a)**2)", [str(n.label) for n in result],
+                  set(labels), set()))
+    for graph in _topological_graphs(learner):
+        detached = {graph.labels[graph.detached]} if graph.detached is not None else set()
+        cases.append((f"a graph of {len(graph.reachable)} nodes", _order_labels(learner, graph),
+                      {graph.labels[k] for k in graph.reachable}, detached))
+    for what, got, want, outside in cases:
+        for label in sorted(want):
+            if got.count(label) > 1:
+                raise CheckError(
+                    f"topological_order on {what}: node {label} appears {got.count(label)} times"
+                    "\n  hint: mark visited nodes and skip them: a node reached along two paths "
+                    "(a diamond, or x * x) must appear once"
+                )
+        missing = sorted(want - set(got))
+        if missing:
+            raise CheckError(
+                f"topological_order on {what}: {len(missing)} of {len(want)} nodes are missing "
+                f"(e.g. {missing[0]})\n  hint: every node reachable from the root through "
+                ".children belongs in the list, the children of children too (visit them "
+                "recursively)"
+            )
+        extra = sorted(set(got) - want)
+        if extra:
+            why = ("it is not below the root" if set(extra) & outside
+                   else "it is not a node of the graph")
+            raise CheckError(
+                f"topological_order on {what}: the list holds {extra[0]}, but {why}\n  hint: "
+                "start from the root and follow .children only"
+            )
+
+
+@check(A, "test_topological_order_children_first")
+def topological_order_children_first(learner: Learner) -> None:
+    root, _, children = _diamond_example(learner)
+    result = _call("topological_order", learner.topological_order, root)
+    if result is None:
+        raise CheckError("topological_order returned None: is a `return` missing?")
+    cases = [("L = ((a*b + a)**2) * ((a*b + a)**2)", [str(n.label) for n in result], "L",
+              children)]
+    for graph in _topological_graphs(learner):
+        kids = {graph.labels[k]: [graph.labels[c] for c, _ in graph.inputs[k]]
+                for k in graph.reachable}
+        cases.append((f"a graph of {len(graph.reachable)} nodes", _order_labels(learner, graph),
+                      graph.labels[graph.root], kids))
+    for what, got, root_label, kids in cases:
+        position = {}
+        for k, label in enumerate(got):
+            position.setdefault(label, k)
+        if not got or got[-1] != root_label:
+            hint = ("the list is in reverse (root first): topological_order puts children first, "
+                    "backward_pass reverses it" if got and got[0] == root_label
+                    else "the root comes last")
+            raise CheckError(f"topological_order on {what}: the root {root_label} should be "
+                             f"last\n  hint: {hint}")
+        for node, node_kids in kids.items():
+            for child in node_kids:
+                if child in position and node in position and position[child] > position[node]:
+                    raise CheckError(
+                        f"topological_order on {what}: {child} comes after {node}, which is "
+                        "computed from it\n  hint: append a node only after all of its children"
+                    )
+
+
+# ----------------------------------------------------------------------------- backward pass
+def _run_backward(learner: Learner, root: Any) -> None:
+    _call("backward_pass", learner.backward_pass, root)
+
+
+@check(A, "test_backward_pass_seed")
+def backward_pass_seed(learner: Learner) -> None:
+    for x in (3.0, -0.25):
+        leaf = _call("Value", learner.Value, x, (), "", "a")
+        _run_backward(learner, leaf)
+        got = _num(leaf.grad, "backward_pass: a.grad")
+        if got != 1.0:
+            raise CheckError(
+                f"backward_pass(a) on a lone input: a.grad = {got:g}, expected 1.0\n  hint: "
+                "seed the root with root.grad = 1.0 (dL/dL = 1)"
+            )
+    helpers = _Helpers(learner)
+    for seed, leaves, size in ((411, 2, 3), (412, 3, 7)):
+        graph = _Graph(learner, helpers, seed, leaves, size, detached=False)
+        _run_backward(learner, graph.nodes[graph.root])
+        root = graph.nodes[graph.root]
+        calls, seen = _num(root.calls, "calls"), _num(root.seen, "seen")
+        if calls == 0:
+            raise CheckError("backward_pass: the root's rule never ran\n  hint: run "
+                             "node._backward() for every node, the root too")
+        if seen != 1.0:
+            raise CheckError(
+                f"backward_pass: the root's rule ran with root.grad = {seen:g}, expected 1.0\n"
+                "  hint: seed root.grad = 1.0 BEFORE running the rules"
+            )
+
+
+def _order_failure(graph: _Graph, ticks: dict[int, float], calls: dict[int, float]) -> str:
+    """What is wrong with the rule runs of one graph ("" if nothing)."""
+    for k in sorted(graph.reachable):
+        if graph.inputs[k] and calls[k] != 1:
+            if calls[k] == 0:
+                return (f"the rule of {graph.labels[k]} never ran\n  hint: every node below the "
+                        "root must be visited: does topological_order list them all?")
+            return (f"the rule of {graph.labels[k]} ran {calls[k]:g} times\n  hint: run every "
+                    "node's rule exactly once: does topological_order list every node once?")
+    if graph.detached is not None and calls[graph.detached] != 0:
+        return (f"the rule of {graph.labels[graph.detached]} ran, but that node is not below the "
+                "root\n  hint: follow .children from the root only")
+    for k in sorted(graph.reachable):
+        for child, _ in graph.inputs[k]:
+            if graph.inputs[child] and ticks[child] < ticks[k]:
+                return (
+                    f"the rule of {graph.labels[child]} ran before the rule of "
+                    f"{graph.labels[k]}, which uses it\n  hint: a node's rule may run only after "
+                    "every node that uses it: go through the topological order in REVERSE, "
+                    "reversed(order)"
+                )
+    return ""
+
+
+@check(A, "test_backward_pass_order")
+def backward_pass_order(learner: Learner) -> None:
+    helpers = _Helpers(learner)
+    for seed, leaves, size, chain in ((421, 2, 3, 0), (422, 3, 8, 0), (423, 2, 10, 25),
+                                      (424, 4, 14, 0)):
+        graph = _Graph(learner, helpers, seed, leaves, size, chain=chain)
+        _run_backward(learner, graph.nodes[graph.root])
+        calls, ticks = {}, {}
+        for k, node in enumerate(graph.nodes):
+            if graph.inputs[k]:
+                calls[k] = _num(node.calls, "calls")
+                ticks[k] = _num(node.tick, "tick")
+        problem = _order_failure(graph, ticks, calls)
+        if problem:
+            raise CheckError(f"backward_pass on a graph of {len(graph.reachable)} nodes: "
+                             f"{problem}")
+
+
+@check(A, "test_backward_pass_gradients")
+def backward_pass_gradients(learner: Learner) -> None:
+    helpers = _Helpers(learner)
+    # nodes with linear rules: path sums
+    for seed, leaves, size in ((431, 2, 3), (432, 3, 9), (433, 3, 15)):
+        graph = _Graph(learner, helpers, seed, leaves, size)
+        _run_backward(learner, graph.nodes[graph.root])
+        want = graph.expected_grads()
+        for k in sorted(graph.reachable):
+            got = _num(graph.nodes[k].grad, f"backward_pass: {graph.labels[k]}.grad")
+            if not _same([got], [want[k]], rtol=1e-9):
+                raise CheckError(
+                    f"backward_pass on a graph of {len(graph.reachable)} nodes with known local "
+                    f"derivatives: {graph.labels[k]}.grad = {got:.8g}, expected {want[k]:.8g} "
+                    "(the sum over every path from the root of the products of the local "
+                    "derivatives)"
+                )
+    # expressions of every operation, each node with a correct rule attached
+    for seed in (441, 442, 443):
+        leaves, steps = _program(seed, None, n_ops=10, self_use=False)
+        if seed == 441:  # a diamond and x * x for sure
+            leaves, steps = [1.3, -0.7, 0.9], [("mul", 0, 1, None), ("add", 3, 0, None),
+                                               ("mul", 4, 4, None), ("tanh", 5, None, None),
+                                               ("mul", 6, 2, None)]
+        nodes = _build(learner, leaves, steps)
+        for k, (op, i, j, n) in enumerate(steps):
+            helpers.use_reference_rule(op, nodes[i], None if j is None else nodes[j], n,
+                                       nodes[len(leaves) + k])
+        _run_backward(learner, nodes[-1])
+        _compare_leaves("backward_pass", leaves, steps, nodes, 1.0,
+                        "on an expression (every node with a correct rule)")
+
+
+@check(A, "test_backward_pass_accumulates")
+def backward_pass_accumulates(learner: Learner) -> None:
+    helpers = _Helpers(learner)
+    for seed in (451, 452):
+        first = _Graph(learner, helpers, seed, 2, 4, detached=False, prefix="p")
+        # a second output built on the same two inputs a = p0 and b = p1
+        rng = np.random.default_rng(seed + 1)
+        a, b = first.nodes[0], first.nodes[1]
+        sa, sb = (float(v) for v in rng.uniform(0.5, 2.0, 2))
+        mid = helpers.linear_node(a, b, sa, -sb, 0.0, "q0", first.clock)
+        top = helpers.linear_node(mid, a, 1.5, 0.75, 0.0, "q1", first.clock)
+        second_grads = {"a": 1.5 * sa + 0.75, "b": -1.5 * sb}
+        _run_backward(learner, first.nodes[first.root])
+        _run_backward(learner, top)
+        want_first = first.expected_grads()
+        for k, name in ((0, "a"), (1, "b")):
+            got = _num(first.nodes[k].grad, f"backward_pass: {first.labels[k]}.grad")
+            want = want_first[k] + second_grads[name]
+            if not _same([got], [want], rtol=1e-9):
+                if _same([got], [second_grads[name]], rtol=1e-9):
+                    hint = ("only the second pass's contribution is left: backward_pass must "
+                            "not reset gradients; the passes add up, as in PyTorch")
+                else:
+                    hint = ("an input shared by two outputs holds the sum of what the two "
+                            "backward passes send it")
+                raise CheckError(
+                    f"backward_pass from two outputs that share the inputs: "
+                    f"{first.labels[k]}.grad = {got:.8g}, expected {want_first[k]:.6g} (first "
+                    f"pass) + {second_grads[name]:.6g} (second pass) = {want:.8g}\n  hint: {hint}"
+                )

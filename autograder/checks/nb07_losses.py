@@ -1,0 +1,494 @@
+"""Graded checks of notebook 07 (losses): MSE, binary cross-entropy from logits, softmax
+cross-entropy and a weighted MSE, each returning ``(loss, dpred)`` with a mean reduction.
+
+Dimension legend: N batch, D outputs per example, C classes, S = the number of elements a loss
+averages over (N·D for the element-wise losses, N for softmax cross-entropy).
+
+Every check compares with :mod:`bplib.losses` computed here, and with the numerical gradient of
+that reference. When the learner's answer matches a known mistake (a missing 2, a missing 1/N,
+a flipped sign, the gradient with respect to probabilities, ...) the message names it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from autograder.checks import Learner, check
+from bplib import losses as ref
+from bplib.gradcheck import CheckError, check_gradient, numerical_gradient
+
+__all__: list[str] = []  # checks register themselves; nothing here is for import
+
+A = "07-losses"
+
+Slips = Sequence[tuple[str, Any]]
+
+
+# ----------------------------------------------------------------------------- helpers
+def _call(learner: Learner, name: str, *args: Any) -> tuple[float, np.ndarray]:
+    """Call the learner's loss on copies of ``args``; return ``(loss, grad)`` as numbers.
+
+    Overflow warnings are silenced here: a warning alone is not a mistake, a nan or inf is.
+    """
+    fn = getattr(learner, name)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        result = fn(*[np.array(a) if isinstance(a, np.ndarray) else a for a in args])
+    if result is None:
+        raise CheckError(f"{name} returned None: is a `return` missing?")
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        raise CheckError(
+            f"{name} must return the pair (loss, {_grad_name(name)}), got "
+            f"{type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, tuple | list) else "")
+        )
+    loss, grad = result
+    if grad is None:
+        raise CheckError(f"{name}: the gradient {_grad_name(name)} is None: is it computed and returned?")
+    try:
+        loss_arr = np.asarray(loss, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CheckError(f"{name}: the loss must be a number, got {type(loss).__name__}") from None
+    if loss_arr.size != 1:
+        raise CheckError(
+            f"{name}: the loss must be ONE number, got an array of shape {loss_arr.shape}\n"
+            "  hint: reduce the per-element losses with their mean"
+        )
+    try:
+        grad = np.asarray(grad, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CheckError(f"{name}: the gradient must be a numeric array, got {type(grad).__name__}") from None
+    return float(loss_arr.reshape(())), grad
+
+
+def _grad_name(name: str) -> str:
+    return "dpred" if "mse" in name else "dlogits"
+
+
+def _matches(got: Any, value: Any) -> bool:
+    value = np.asarray(value, dtype=np.float64)
+    got = np.asarray(got, dtype=np.float64)
+    return got.shape == value.shape and bool(np.allclose(got, value, rtol=1e-7, atol=1e-12))
+
+
+def _check_value(name: str, got: float, want: float, case: str, slips: Slips) -> None:
+    """The loss must equal the reference; a recognised slip gets its own hint."""
+    if np.isclose(got, want, rtol=1e-9, atol=1e-12):
+        return
+    hint = next((text for text, value in slips if _matches(got, value)), "")
+    if not hint and not np.isfinite(got):
+        hint = (
+            "an overflow: some exp() or log() received a huge or zero argument; use the stable "
+            "formula derived in the notebook"
+        )
+    raise CheckError(
+        f"{name} for {case}: the loss should be {want:.10g}, got {got:.10g}"
+        + (f"\n  hint: {hint}" if hint else "")
+    )
+
+
+def _check_grad(
+    name: str,
+    got: np.ndarray,
+    f_ref: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    case: str,
+    slips: Slips,
+    batch_size: int | None = None,
+) -> None:
+    """The gradient must match the numerical gradient of the reference loss at ``x``."""
+    gname = _grad_name(name)
+    want = numerical_gradient(f_ref, np.array(x, dtype=np.float64))
+    if got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-9):
+        return
+    for text, value in slips:
+        if got.shape == want.shape and _matches(got, value):
+            raise CheckError(
+                f"{name} for {case}: {gname} is wrong (worst entry: yours "
+                f"{_worst(got, want)})\n  hint: yours is {text}"
+            )
+    try:
+        check_gradient(got, want, gname, 1e-6, batch_size=batch_size)
+    except AssertionError as exc:
+        raise type(exc)(f"{name} for {case}: {exc}") from None
+
+
+def _check_consistent(learner: Learner, name: str, x: np.ndarray, rest: tuple, case: str,
+                      batch_size: int) -> None:
+    """The gradient must also be the gradient of the loss the learner's own function returns
+    (the gradient check of the notebook's visible tests)."""
+    gname = _grad_name(name)
+
+    def own(v: np.ndarray) -> float:
+        return _call(learner, name, v, *rest)[0]
+
+    numeric = numerical_gradient(own, np.array(x, dtype=np.float64))
+    _, grad = _call(learner, name, x, *rest)
+    try:
+        check_gradient(grad, numeric, gname, 1e-6, batch_size=batch_size)
+    except AssertionError as exc:
+        raise type(exc)(
+            f"{name} for {case}: {gname} is not the gradient of the loss your function returns "
+            f"(compared with centered differences of your own loss): {exc}"
+        ) from None
+
+
+def _worst(got: np.ndarray, want: np.ndarray) -> str:
+    ix = np.unravel_index(int(np.argmax(np.abs(got - want))), want.shape) if want.ndim else ()
+    return f"{got[ix]:.6g}, expected {want[ix]:.6g}"
+
+
+def _stable_sigmoid(z: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _onehot(y: np.ndarray, c: int) -> np.ndarray:
+    return np.eye(c)[y]
+
+
+# ----------------------------------------------------------------------------- mse_loss
+def _mse_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(701)
+    return [
+        ("the worked example", np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 0.0], [3.0, 5.0]])),
+        ("pred of shape (5, 3)", rng.standard_normal((5, 3)), rng.standard_normal((5, 3))),
+        ("pred of shape (6,)", rng.standard_normal(6), rng.standard_normal(6)),
+        ("one example, shape (1, 4)", rng.standard_normal((1, 4)), rng.standard_normal((1, 4))),
+        ("pred of shape (3, 2, 2)", rng.standard_normal((3, 2, 2)), rng.standard_normal((3, 2, 2))),
+    ]
+
+
+def _mse_value_slips(p: np.ndarray, t: np.ndarray) -> Slips:
+    d2 = (p - t) ** 2
+    n = p.shape[0]
+    slips = [
+        ("half the mean: this course's MSE has no factor 1/2, loss = mean((pred - target)²)",
+         0.5 * d2.mean()),
+        ("the SUM of the squared errors; the loss is their mean over all pred.size entries",
+         d2.sum()),
+        ("the square root of the mean (an RMSE); the loss is the mean itself", np.sqrt(d2.mean())),
+        ("the mean absolute error; square the errors", np.abs(p - t).mean()),
+    ]
+    if p.ndim > 1 and p.size != n:
+        slips.insert(0, (f"the sum over each row's entries divided by N = {n}: the mean is over all "
+                         f"{p.size} entries (N·D), not over the N rows", d2.sum() / n))
+    return slips
+
+
+def _mse_grad_slips(p: np.ndarray, t: np.ndarray) -> Slips:
+    d, s, n = p - t, p.size, p.shape[0]
+    slips = [
+        ("(pred - target) / size, missing the factor 2 from d(e²)/de = 2e", d / s),
+        ("2·(pred - target), missing the 1/size of the mean", 2 * d),
+        ("2·(target - pred) / size: the sign is flipped", -2 * d / s),
+        ("(pred - target) / size / 2: a factor 1/2 crept in; the gradient is 2·(pred - target) / size",
+         0.5 * d / s),
+    ]
+    if p.ndim > 1 and s != n:
+        slips.insert(0, (f"2·(pred - target) / N with N = {n}: divide by all {s} entries "
+                         "(pred.size), the count the mean is over", 2 * d / n))
+    return slips
+
+
+@check(A, "test_mse_loss_value")
+def mse_loss_value(learner: Learner) -> None:
+    for case, p, t in _mse_cases():
+        loss, _ = _call(learner, "mse_loss", p, t)
+        want, _ = ref.mse_loss(p, t)
+        _check_value("mse_loss", loss, want, case, _mse_value_slips(p, t))
+
+
+@check(A, "test_mse_loss_grad")
+def mse_loss_grad(learner: Learner) -> None:
+    for case, p, t in _mse_cases():
+        _, grad = _call(learner, "mse_loss", p, t)
+        _check_grad("mse_loss", grad, lambda v, t=t: ref.mse_loss(v, t)[0], p, case,
+                    _mse_grad_slips(p, t), batch_size=p.shape[0])
+    rng = np.random.default_rng(711)
+    p, t = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    _check_consistent(learner, "mse_loss", p, (t,), "pred of shape (3, 4)", 3)
+
+
+# ----------------------------------------------------------------------------- bce_with_logits_loss
+def _bce_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(702)
+    return [
+        ("the worked example", np.array([2.0, -1.0]), np.array([1.0, 0.0])),
+        ("logits of shape (6,)", 2 * rng.standard_normal(6), rng.integers(0, 2, 6).astype(float)),
+        ("logits of shape (4, 1)", rng.standard_normal((4, 1)), rng.integers(0, 2, (4, 1)).astype(float)),
+        ("logits of shape (3, 5), several outputs each", 3 * rng.standard_normal((3, 5)),
+         rng.integers(0, 2, (3, 5)).astype(float)),
+        ("soft targets in [0, 1]", rng.uniform(-4, 4, 5), rng.uniform(0, 1, 5)),
+        ("one example, shape (1,)", np.array([0.7]), np.array([0.0])),
+    ]
+
+
+def _bce_value_slips(z: np.ndarray, y: np.ndarray) -> Slips:
+    per = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    slips = [
+        ("the SUM over the elements; the loss is their mean", per.sum()),
+        ("minus the right loss: cross-entropy is -(y·log s + (1 - y)·log(1 - s)), which is >= 0",
+         -per.mean()),
+        ("missing the term log(1 + exp(-|z|)): the per-element loss is "
+         "max(z, 0) - z·y + log(1 + exp(-|z|))", (np.maximum(z, 0) - z * y).mean()),
+    ]
+    if z.ndim > 1 and z.size != z.shape[0]:
+        slips.insert(0, (f"the sum divided by N = {z.shape[0]} rows; the mean is over all {z.size} "
+                         "elements", per.sum() / z.shape[0]))
+    return slips
+
+
+def _bce_grad_slips(z: np.ndarray, y: np.ndarray) -> Slips:
+    s, size = _stable_sigmoid(z), z.size
+    slips = [
+        ("σ(z) - y without the 1/size of the mean", s - y),
+        ("(y - σ(z)) / size: the sign is flipped; dL/dz = (σ(z) - y) / size", (y - s) / size),
+        ("(σ(z) - y) / (σ(z)(1 - σ(z))) / size, the gradient with respect to the PROBABILITY "
+         "s = σ(z); the loss takes logits, so multiply by ds/dz = s(1 - s): dL/dz = (s - y) / size",
+         (s - y) / (s * (1 - s)) / size),
+        ("(z - y) / size: the logit was used where its probability σ(z) belongs", (z - y) / size),
+    ]
+    if z.ndim > 1 and size != z.shape[0]:
+        slips.insert(0, (f"(σ(z) - y) / N with N = {z.shape[0]}: divide by all {size} elements",
+                         (s - y) / z.shape[0]))
+    return slips
+
+
+@check(A, "test_bce_with_logits_loss_value")
+def bce_value(learner: Learner) -> None:
+    for case, z, y in _bce_cases():
+        loss, _ = _call(learner, "bce_with_logits_loss", z, y)
+        want, _ = ref.bce_with_logits_loss(z, y)
+        _check_value("bce_with_logits_loss", loss, want, case, _bce_value_slips(z, y))
+
+
+@check(A, "test_bce_with_logits_loss_grad")
+def bce_grad(learner: Learner) -> None:
+    for case, z, y in _bce_cases():
+        _, grad = _call(learner, "bce_with_logits_loss", z, y)
+        _check_grad("bce_with_logits_loss", grad, lambda v, y=y: ref.bce_with_logits_loss(v, y)[0],
+                    z, case, _bce_grad_slips(z, y), batch_size=z.shape[0])
+    rng = np.random.default_rng(712)
+    z, y = rng.standard_normal((4, 3)), rng.integers(0, 2, (4, 3)).astype(float)
+    _check_consistent(learner, "bce_with_logits_loss", z, (y,), "logits of shape (4, 3)", 4)
+
+
+def _check_large(name: str, args: tuple, want: tuple[float, np.ndarray], case: str,
+                 learner: Learner, stable_hint: str) -> None:
+    """Huge logits: the loss and gradient must be finite and equal the reference."""
+    loss, grad = _call(learner, name, *args)
+    want_loss, want_grad = want
+    gname = _grad_name(name)
+    if not np.isfinite(loss):
+        raise CheckError(f"{name} for {case}: the loss is {loss}, expected {want_loss:.10g}\n"
+                         f"  hint: {stable_hint}")
+    if not np.isclose(loss, want_loss, rtol=1e-9, atol=1e-9):
+        hint = stable_hint
+        if 20 < loss < 40:
+            hint = ("a loss of about -log(1e-12) ≈ 27.6 means the probabilities were clipped; "
+                    "clipping caps the loss of a confidently wrong logit. " + stable_hint)
+        raise CheckError(f"{name} for {case}: the loss should be {want_loss:.10g}, got "
+                         f"{loss:.10g}\n  hint: {hint}")
+    if grad.shape != want_grad.shape:
+        raise CheckError(f"{name} for {case}: {gname} has shape {grad.shape}, expected {want_grad.shape}")
+    if not np.all(np.isfinite(grad)):
+        raise CheckError(
+            f"{name} for {case}: {gname} contains {grad[~np.isfinite(grad)][0]}\n  hint: compute "
+            "the probabilities without overflow too (exponentiate only numbers <= 0)"
+        )
+    if not np.allclose(grad, want_grad, rtol=1e-7, atol=1e-12):
+        raise CheckError(f"{name} for {case}: {gname} is wrong for huge logits (worst entry: yours "
+                         f"{_worst(grad, want_grad)})")
+
+
+_BCE_STABLE = ("log(σ(z)) and log(1 - σ(z)) reach log(0) once σ(z) rounds to 0 or 1; compute each "
+               "element as max(z, 0) - z·y + log(1 + exp(-|z|)), where exp never sees a positive "
+               "argument")
+
+
+@check(A, "test_bce_with_logits_loss_large_logits")
+def bce_large(learner: Learner) -> None:
+    cases = [
+        ("logits [1000, -1000] with targets [0, 1]", np.array([1000.0, -1000.0]), np.array([0.0, 1.0])),
+        ("logits ±1e4 and ±800", np.array([1e4, -1e4, 800.0, -800.0, 0.5]),
+         np.array([0.0, 1.0, 1.0, 0.0, 1.0])),
+        ("logits of shape (2, 2) with entries ±1e4", np.array([[1e4, -1e4], [-1e4, 1e4]]),
+         np.array([[1.0, 0.0], [1.0, 0.0]])),
+        ("one example, logit 750 with target 0", np.array([750.0]), np.array([0.0])),
+    ]
+    for case, z, y in cases:
+        _check_large("bce_with_logits_loss", (z, y), ref.bce_with_logits_loss(z, y), case,
+                     learner, _BCE_STABLE)
+
+
+# ----------------------------------------------------------------------------- softmax CE
+def _ce_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(703)
+    return [
+        ("the worked example", np.array([[2.0, 1.0, 0.0]]), np.array([0])),
+        ("logits of shape (4, 3)", rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])),
+        ("logits of shape (6, 5)", 3 * rng.standard_normal((6, 5)), rng.integers(0, 5, 6)),
+        ("C = 2 classes, shape (5, 2)", rng.standard_normal((5, 2)), np.array([1, 0, 0, 1, 1])),
+        ("one example, shape (1, 4)", rng.standard_normal((1, 4)), np.array([3])),
+        ("all logits equal (loss log C)", np.full((3, 4), 0.25), np.array([0, 3, 1])),
+        ("logits of shape (2, 3) around 50", 50 + rng.standard_normal((2, 3)), np.array([1, 0])),
+    ]
+
+
+def _softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _ce_value_slips(z: np.ndarray, y: np.ndarray) -> Slips:
+    n = z.shape[0]
+    rows = np.arange(n)
+    logp = np.log(_softmax(z))
+    per = -logp[rows, y]
+    slips = [
+        ("the SUM over the N examples; the loss is their mean", per.sum()),
+        ("minus the right loss: cross-entropy is -log p[y], which is >= 0", -per.mean()),
+        ("the mean over all N·C entries of -log p; only each row's correct class counts",
+         -logp.mean()),
+    ]
+    if n > 1:
+        p0 = _softmax(z, axis=0)
+        slips.append(("a softmax over the batch axis; normalise each ROW (axis=1) over its C classes",
+                      -np.log(p0[rows, y]).mean()))
+    else:
+        slips.append(("0, what a softmax over the batch axis gives for one row (every entry becomes "
+                      "1); normalise each ROW (axis=1) over its C classes", 0.0))
+    return slips
+
+
+def _ce_grad_slips(z: np.ndarray, y: np.ndarray) -> Slips:
+    n, c = z.shape
+    p, onehot = _softmax(z), _onehot(y, c)
+    slips = [
+        (f"softmax - onehot without the 1/N: the loss is a mean over the N = {n} rows",
+         p - onehot),
+        ("(onehot - softmax) / N: the sign is flipped; dL/dz = (softmax - onehot) / N",
+         (onehot - p) / n),
+        ("-onehot / (p·N), the gradient with respect to the PROBABILITIES; the loss takes logits, "
+         "and chaining through the softmax gives dL/dz = (p - onehot) / N",
+         np.where(onehot == 1, -1.0 / (p * n), 0.0)),
+        ("softmax / N: the -1 at each row's correct class is missing", p / n),
+    ]
+    if n > 1:
+        slips.append(("a softmax over the batch axis; normalise each ROW (axis=1)",
+                      (_softmax(z, axis=0) - onehot) / n))
+    return slips
+
+
+@check(A, "test_softmax_cross_entropy_loss_value")
+def ce_value(learner: Learner) -> None:
+    for case, z, y in _ce_cases():
+        loss, _ = _call(learner, "softmax_cross_entropy_loss", z, y)
+        want, _ = ref.softmax_cross_entropy_loss(z, y)
+        _check_value("softmax_cross_entropy_loss", loss, want, case, _ce_value_slips(z, y))
+
+
+@check(A, "test_softmax_cross_entropy_loss_grad")
+def ce_grad(learner: Learner) -> None:
+    for case, z, y in _ce_cases():
+        _, grad = _call(learner, "softmax_cross_entropy_loss", z, y)
+        _check_grad("softmax_cross_entropy_loss", grad,
+                    lambda v, y=y: ref.softmax_cross_entropy_loss(v, y)[0], z, case,
+                    _ce_grad_slips(z, y), batch_size=z.shape[0])
+    rng = np.random.default_rng(713)
+    z, y = rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])
+    _check_consistent(learner, "softmax_cross_entropy_loss", z, (y,), "logits of shape (4, 3)", 4)
+
+
+_CE_STABLE = ("subtract each row's max before exp (exp(1e4) is inf, and inf / inf is nan), and take "
+              "log p[y] as (z[y] - max) - log(sum(exp(z - max))), the log-sum-exp: the log of a "
+              "probability that rounded to 0 is -inf")
+
+
+@check(A, "test_softmax_cross_entropy_loss_large_logits")
+def ce_large(learner: Learner) -> None:
+    cases = [
+        ("logits [[1e4, 0, -1e4]] with label 2", np.array([[1e4, 0.0, -1e4]]), np.array([2])),
+        ("three rows with logits ±1e4 and 500", np.array([[1e4, 0.0, -1e4], [-1e4, 1e4, 0.0],
+                                                          [500.0, 500.0, -500.0]]),
+         np.array([2, 1, 0])),
+        ("C = 2, one example, logits [-1e4, 1e4]", np.array([[-1e4, 1e4]]), np.array([0])),
+        ("logits near 800 in every entry", np.array([[800.0, 801.0, 799.0], [805.0, 800.0, 790.0]]),
+         np.array([0, 2])),
+    ]
+    for case, z, y in cases:
+        _check_large("softmax_cross_entropy_loss", (z, y), ref.softmax_cross_entropy_loss(z, y),
+                     case, learner, _CE_STABLE)
+
+
+# ----------------------------------------------------------------------------- weighted MSE
+def _wmse_cases() -> list[tuple[str, np.ndarray, np.ndarray, Any]]:
+    rng = np.random.default_rng(704)
+    return [
+        ("the worked example", np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 0.0], [3.0, 5.0]]),
+         np.array([[1.0, 0.25], [2.0, 2.0]])),
+        ("per-element weights, shape (4, 3)", rng.standard_normal((4, 3)),
+         rng.standard_normal((4, 3)), rng.uniform(0, 3, (4, 3))),
+        ("per-example weights of shape (5, 1) on pred (5, 2)", rng.standard_normal((5, 2)),
+         rng.standard_normal((5, 2)), rng.uniform(0.5, 2, (5, 1))),
+        ("per-output weights of shape (3,) on pred (4, 3)", rng.standard_normal((4, 3)),
+         rng.standard_normal((4, 3)), np.array([1.0, 0.0, 4.0])),
+        ("one example, shape (1, 3)", rng.standard_normal((1, 3)), rng.standard_normal((1, 3)),
+         np.array([[0.5, 1.5, 3.0]])),
+        ("all-ones weights (plain MSE)", rng.standard_normal((3, 2)), rng.standard_normal((3, 2)),
+         np.ones((3, 2))),
+    ]
+
+
+def _wmse_value_slips(p: np.ndarray, t: np.ndarray, w: np.ndarray) -> Slips:
+    d2 = (p - t) ** 2
+    wb = np.broadcast_to(w, p.shape)
+    return [
+        ("the plain MSE: the weights are ignored; multiply each squared error by its weight",
+         d2.mean()),
+        ("divided by the sum of the weights; this loss divides by pred.size (weights are not "
+         "renormalised)", (wb * d2).sum() / wb.sum()),
+        ("(w·(pred - target))², the weight squared; weight the SQUARED error: w·(pred - target)²",
+         ((wb * (p - t)) ** 2).mean()),
+        ("the SUM of the weighted squared errors; the loss is their mean", (wb * d2).sum()),
+        ("half the mean: no factor 1/2 here, loss = mean(w·(pred - target)²)", 0.5 * (wb * d2).mean()),
+    ]
+
+
+def _wmse_grad_slips(p: np.ndarray, t: np.ndarray, w: np.ndarray) -> Slips:
+    d, s = p - t, p.size
+    wb = np.broadcast_to(w, p.shape)
+    return [
+        ("2·(pred - target) / size: the weights are missing from the gradient; every element's "
+         "gradient is multiplied by its weight, 2·w·(pred - target) / size", 2 * d / s),
+        ("w·(pred - target) / size, missing the factor 2 from d(e²)/de = 2e", wb * d / s),
+        ("2·w·(target - pred) / size: the sign is flipped", -2 * wb * d / s),
+        ("2·w²·(pred - target) / size: the weight appears once in the loss, so once in the gradient",
+         2 * wb**2 * d / s),
+        ("2·w·(pred - target) / sum(w): divide by pred.size, as the loss does",
+         2 * wb * d / wb.sum()),
+    ]
+
+
+@check(A, "test_weighted_mse_loss_value")
+def wmse_value(learner: Learner) -> None:
+    for case, p, t, w in _wmse_cases():
+        loss, _ = _call(learner, "weighted_mse_loss", p, t, w)
+        want, _ = ref.weighted_mse_loss(p, t, w)
+        _check_value("weighted_mse_loss", loss, want, case, _wmse_value_slips(p, t, w))
+
+
+@check(A, "test_weighted_mse_loss_grad")
+def wmse_grad(learner: Learner) -> None:
+    for case, p, t, w in _wmse_cases():
+        _, grad = _call(learner, "weighted_mse_loss", p, t, w)
+        _check_grad("weighted_mse_loss", grad,
+                    lambda v, t=t, w=w: ref.weighted_mse_loss(v, t, w)[0], p, case,
+                    _wmse_grad_slips(p, t, w), batch_size=p.shape[0])
+    rng = np.random.default_rng(714)
+    p, t, w = rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), rng.uniform(0, 2, (3, 4))
+    _check_consistent(learner, "weighted_mse_loss", p, (t, w), "pred of shape (3, 4)", 3)

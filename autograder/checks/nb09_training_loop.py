@@ -1,0 +1,674 @@
+"""Hidden checks of notebook 09 (training loop): iterate_minibatches, train, standardize.
+
+Dimension legend: N examples, D features, B batch size, S = ceil(N / B) steps per epoch.
+
+The learner's loss functions and random generators are made in the learner's process from the
+sources below (``learner.function``), so these checks pass only numbers, arrays, dicts and
+those handles. The reference loop runs the same loss source here, so a correct loop agrees with
+it to rounding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from autograder.checks import Learner, check
+from bplib.gradcheck import CheckError
+
+__all__: list[str] = []
+
+NB = "09-training-loop"
+
+_RNG = "lambda seed: np.random.default_rng(seed)"
+_AS_LIST = "lambda batches: [tuple(pair) for pair in batches]"
+# Least squares on one output: loss 0.5 * mean(r**2) with r = X w + b - y; params w (D,), b (1,).
+_LINREG = (
+    "lambda params, X, y: (lambda r: (0.5 * float(np.mean(r ** 2)), "
+    '{"w": X.T @ r / len(y), "b": np.array([np.mean(r)])}))'
+    '(X @ params["w"] + params["b"][0] - y)'
+)
+# Softmax regression: params W (D, C), b (C,); y integer labels (N,).
+_SOFTMAX = (
+    "lambda params, X, y: (lambda p, n: (float(-np.mean(np.log(p[np.arange(n), y]))), "
+    '{"W": X.T @ (p - np.eye(p.shape[1])[y]) / n, "b": np.sum(p - np.eye(p.shape[1])[y], axis=0) / n}))'
+    "((lambda e: e / e.sum(axis=1, keepdims=True))"
+    '(np.exp((lambda s: s - s.max(axis=1, keepdims=True))(X @ params["W"] + params["b"]))), len(y))'
+)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence numpy warnings: a wrong answer's overflow must not write to stderr."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _local(source: str) -> Callable[..., Any]:
+    return eval(source, {"np": np, "math": math})  # our own source, the reference's copy
+
+
+def _fmt(values: Any, limit: int = 8) -> str:
+    values = [float(v) for v in np.ravel(values)]
+    text = ", ".join(f"{v:.6g}" for v in values[:limit])
+    return f"[{text}{', …' if len(values) > limit else ''}]"
+
+
+# ----------------------------------------------------------------------------- iterate_minibatches
+def _id_data(n: int, y_kind: str = "1d") -> tuple[np.ndarray, np.ndarray]:
+    """X (n, 3) whose row k starts with k (its id); y whose row k is recognisably y[k]."""
+    ids = np.arange(n, dtype=np.float64)
+    X = np.stack([ids, 0.5 * ids + 1.0, -ids], axis=1)
+    if y_kind == "2d":
+        return X, np.stack([1000.0 + ids, -ids], axis=1)
+    if y_kind == "int":
+        return X, np.arange(n, dtype=np.int64) + 500
+    return X, 1000.0 + ids
+
+
+def _batches(learner: Learner, X: np.ndarray, y: np.ndarray, B: int, rng: Any,
+             where: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Call the learner's iterate_minibatches and return its batches as float arrays."""
+    with _quiet():
+        out = learner.iterate_minibatches(X, y, B, rng)
+        if out is None:
+            raise CheckError(f"{where}: iterate_minibatches returned None: is a `return` missing?")
+        if not isinstance(out, list | tuple):  # a generator: list it where it lives
+            try:
+                out = learner.function(_AS_LIST)(out)
+            except CheckError:
+                raise
+            except Exception as exc:
+                raise CheckError(
+                    f"{where}: iterating over what iterate_minibatches returned raised "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
+    batches = []
+    for k, pair in enumerate(out):
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise CheckError(
+                f"{where}: item {k} of the result is not a pair (X_batch, y_batch); return a "
+                "list of (X_batch, y_batch) tuples"
+            )
+        xb, yb = np.asarray(pair[0], dtype=np.float64), np.asarray(pair[1], dtype=np.float64)
+        if xb.ndim != X.ndim or xb.shape[1:] != X.shape[1:]:
+            hint = ""
+            if xb.ndim == X.ndim - 1:
+                hint = ("\n  hint: a batch of one example must still be 2-D, (1, D): index with "
+                        "an array or a slice, X[idx], not with a single integer")
+            raise CheckError(
+                f"{where}: X_batch {k} has shape {xb.shape}; batches of X {X.shape} must have "
+                f"shape (B_k, {', '.join(map(str, X.shape[1:]))}){hint}"
+            )
+        if yb.shape[:1] != xb.shape[:1] or yb.shape[1:] != y.shape[1:]:
+            raise CheckError(
+                f"{where}: batch {k} has X_batch of shape {xb.shape} but y_batch of shape "
+                f"{yb.shape}; y_batch must hold the same rows of y {y.shape}"
+            )
+        batches.append((xb, yb))
+    return batches
+
+
+def _expected_sizes(n: int, B: int) -> list[int]:
+    return [B] * (n // B) + ([n % B] if n % B else [])
+
+
+def _check_cover(learner: Learner, n: int, B: int, seed: int) -> None:
+    X, y = _id_data(n)
+    where = f"iterate_minibatches with N = {n}, batch_size = {B}"
+    batches = _batches(learner, X, y, B, learner.function(_RNG)(seed), where)
+    sizes = [len(xb) for xb, _ in batches]
+    want = _expected_sizes(n, B)
+    if sizes != want:
+        hint = ""
+        if sizes == want[:-1] and n % B:
+            hint = (f"the last, partial batch of N % B = {n % B} examples is missing: step "
+                    "through range(0, N, B) and keep the shorter final slice, so every example "
+                    "is used in every epoch")
+        elif len(sizes) == len(want) and sum(sizes) == n:
+            hint = ("every batch but the last must hold exactly B examples (B = batch_size); the "
+                    "last one holds what is left (np.array_split spreads the remainder instead)")
+        elif len(sizes) == n // B + 1 and sizes and sizes[-1] == 0:
+            hint = "the last batch is empty: stop when the slice start reaches N"
+        raise CheckError(
+            f"{where}: got {len(sizes)} batches of sizes {sizes[:12]}, expected "
+            f"ceil(N / B) = {len(want)} batches of sizes {want[:12]}"
+            + (f"\n  hint: {hint}" if hint else "")
+        )
+    ids = np.concatenate([xb[:, 0] for xb, _ in batches])
+    if not np.array_equal(np.sort(ids), np.arange(n)):
+        repeated = int(len(ids) - len(np.unique(ids)))
+        raise CheckError(
+            f"{where}: the batches do not hold every example exactly once ({repeated} "
+            "repeated, the same number missing)\n  hint: draw ONE permutation per call, "
+            "order = rng.permutation(N), and cut it into consecutive slices; sampling with "
+            "replacement or a new permutation per batch repeats some examples and skips others"
+        )
+
+
+@check(NB, "test_iterate_minibatches_cover")
+def iterate_minibatches_cover(learner: Learner) -> None:
+    for n, B, seed in ((10, 4, 0), (6, 3, 1), (23, 7, 2), (100, 32, 3), (9, 2, 4), (12, 11, 5)):
+        _check_cover(learner, n, B, seed)
+
+
+def _check_pairs(learner: Learner, n: int, B: int, seed: int, y_kind: str) -> None:
+    X, y = _id_data(n, y_kind)
+    X_before, y_before = X.copy(), y.copy()
+    where = f"iterate_minibatches with N = {n}, batch_size = {B} and y of shape {y.shape}"
+    batches = _batches(learner, X, y, B, learner.function(_RNG)(seed), where)
+    if not (np.array_equal(X, X_before) and np.array_equal(y, y_before)):
+        raise CheckError(
+            f"{where}: the call changed the X or y it was given\n  hint: leave the caller's data "
+            "alone: shuffle indices (order = rng.permutation(N)) and take X[idx], y[idx], which "
+            "are new arrays; rng.shuffle(X) reorders the caller's array in place"
+        )
+    y_float = y_before.astype(np.float64)
+    start = 0
+    for k, (xb, yb) in enumerate(batches):
+        ids = xb[:, 0].astype(np.int64)
+        if ids.min() < 0 or ids.max() >= n:
+            raise CheckError(f"{where}: X_batch {k} holds rows that are not rows of X")
+        want = y_float[ids]
+        if not np.array_equal(yb, want):
+            i = int(np.flatnonzero(np.any((yb != want).reshape(len(yb), -1), axis=1))[0])
+            hint = ("index X and y with the SAME indices, X[idx] and y[idx], so that every "
+                    "target stays with its example")
+            if np.array_equal(yb, y_float[start:start + len(yb)]):
+                hint = ("y_batch is a slice of y in its original order while X_batch is "
+                        "shuffled: you shuffled X but not y. " + hint)
+            raise CheckError(
+                f"{where}: in batch {k}, row {i} of X_batch is example {ids[i]}, but row {i} of "
+                f"y_batch is not y[{ids[i]}]\n  hint: {hint}"
+            )
+        start += len(yb)
+
+
+@check(NB, "test_iterate_minibatches_pairs")
+def iterate_minibatches_pairs(learner: Learner) -> None:
+    for n, B, seed, kind in ((7, 3, 0, "1d"), (12, 5, 8, "2d"), (20, 6, 9, "int"), (5, 1, 3, "1d")):
+        _check_pairs(learner, n, B, seed, kind)
+
+
+def _order(batches: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    return np.concatenate([xb[:, 0] for xb, _ in batches]).astype(np.int64)
+
+
+@check(NB, "test_iterate_minibatches_shuffle")
+def iterate_minibatches_shuffle(learner: Learner) -> None:
+    for n, B, seed in ((10, 3, 0), (13, 4, 1), (30, 8, 42)):
+        X, y = _id_data(n)
+        where = f"iterate_minibatches with N = {n}, batch_size = {B}, rng = default_rng({seed})"
+        rng = learner.function(_RNG)(seed)
+        reference = np.random.default_rng(seed)
+        for call in (1, 2):
+            order = _order(_batches(learner, X, y, B, rng, where))
+            want = reference.permutation(n)
+            if np.array_equal(order, want[:len(order)]):  # all there? test_..._cover asks that
+                continue
+            nth = "" if call == 1 else " on the second call with the same rng (the next epoch)"
+            if len(order) == n and np.array_equal(order, np.arange(n)):
+                hint = ("the batches come in the data's original order 0, 1, 2, …: shuffle "
+                        "by drawing order = rng.permutation(N) and slicing it")
+            elif call == 2 and len(order) == n and np.array_equal(
+                    order, np.random.default_rng(seed).permutation(n)):
+                hint = ("you returned the first call's order again: draw a fresh permutation "
+                        "from the rng you are given on every call (never re-seed inside)")
+            elif len(order) == n and np.array_equal(np.sort(order), np.arange(n)):
+                hint = ("your order is a random permutation, but not the one rng.permutation(N) "
+                        "draws from the rng argument: use that rng (not np.random or a new "
+                        "default_rng), call rng.permutation(N) exactly once per call, and draw "
+                        "nothing else from it")
+            else:
+                hint = "the batches do not hold every example exactly once"
+            raise CheckError(
+                f"{where}{nth}: examples in order {_fmt(order, 10)}, expected "
+                f"rng.permutation(N) = {_fmt(want, 10)}\n  hint: {hint}"
+            )
+
+
+@check(NB, "test_iterate_minibatches_edge")
+def iterate_minibatches_edge(learner: Learner) -> None:
+    for n, B, name in ((6, 1, "online, batch_size = 1"), (8, 8, "full batch, batch_size = N"),
+                       (5, 9, "batch_size larger than N"), (1, 1, "a single example"),
+                       (4, 1, "online, batch_size = 1")):
+        X, y = _id_data(n)
+        where = f"iterate_minibatches with N = {n} ({name})"
+        batches = _batches(learner, X, y, B, learner.function(_RNG)(n + B), where)
+        sizes = [len(xb) for xb, _ in batches]
+        want = _expected_sizes(n, min(B, n))
+        if sizes != want:
+            hint = ""
+            if B > n and not sizes:
+                hint = ("\n  hint: with batch_size > N there is one batch holding all N examples; "
+                        "range(0, N, batch_size) with the slice order[start:start + batch_size] "
+                        "gives exactly that")
+            raise CheckError(f"{where}: got batch sizes {sizes[:10]}, expected {want[:10]}{hint}")
+        if not np.array_equal(np.sort(_order(batches)), np.arange(n)):
+            raise CheckError(f"{where}: the batches do not hold every example exactly once")
+
+
+# ----------------------------------------------------------------------------- train
+def _linreg_data(n: int, d: int, seed: int, noise: float = 0.0
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    w_true = rng.uniform(-2, 2, size=d)
+    y = X @ w_true + 0.7 + noise * rng.standard_normal(n)
+    params = {"w": 0.1 * rng.standard_normal(d), "b": np.zeros(1)}
+    return params, X, y, w_true
+
+
+def _softmax_data(n: int, d: int, c: int, seed: int
+                  ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = rng.integers(0, c, size=n).astype(np.int64)
+    params = {"W": 0.1 * rng.standard_normal((d, c)), "b": np.zeros(c)}
+    return params, X, y
+
+
+def _reference(source: str, params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray,
+               lr: float, epochs: int, B: int, seed: int, *, variant: str = "") -> tuple[
+                   dict[str, np.ndarray], list[float], list[float]]:
+    """The specified loop, or one of its known slips (``variant``), run here."""
+    f = _local(source)
+    params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+    n = X.shape[0]
+    rng = np.random.default_rng(seed)
+    losses: list[float] = []
+    epoch_losses: list[float] = []
+    with _quiet():
+        for _ in range(epochs):
+            if variant == "same order every epoch":
+                rng = np.random.default_rng(seed)
+            order = np.arange(n) if variant == "no shuffle" else rng.permutation(n)
+            stop = n - n % B if variant == "drop last" and B <= n else n
+            total = 0.0
+            for start in range(0, stop, B):
+                idx = order[start:start + B]
+                if variant == "whole data":
+                    loss, grads = f(params, X, y)
+                else:
+                    loss, grads = f(params, X[idx], y[idx])
+                losses.append(float(loss))
+                total += float(loss) * len(idx)
+                sign = 1.0 if variant == "plus" else -1.0
+                params = {k: params[k] + sign * lr * np.asarray(grads[k]) for k in params}
+            epoch_losses.append(total / n)
+    return params, losses, epoch_losses
+
+
+_VARIANT_HINTS = {
+    "plus": ("you step uphill: the update is params - learning_rate * grad (minus), "
+             "against the gradient"),
+    "same order every epoch": (
+        "every epoch reuses the first epoch's order: make rng = np.random.default_rng(seed) "
+        "ONCE, before the epoch loop, and draw a new rng.permutation(N) from it each epoch"),
+    "no shuffle": "the examples are never shuffled: draw order = rng.permutation(N) each epoch",
+    "drop last": ("the last, partial batch of each epoch is missing: step through "
+                  "range(0, N, batch_size) and keep the shorter final slice"),
+    "whole data": ("each step uses the gradient of the WHOLE data set; pass only the batch, "
+                   "loss_and_grads(params, X[idx], y[idx])"),
+}
+
+
+def _call_train(learner: Learner, source: str, params: dict[str, np.ndarray], X: np.ndarray,
+                y: np.ndarray, lr: float, epochs: int, B: int, seed: int, where: str
+                ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Run the learner's train on copies; return (params, loss per step, loss per epoch)."""
+    given = {k: v.copy() for k, v in params.items()}
+    with _quiet():
+        out = learner.train(given, learner.function(source), X.copy(), y.copy(), lr, epochs, B,
+                            seed)
+    if out is None:
+        raise CheckError(f"{where}: train returned None: is a `return` missing?")
+    if not isinstance(out, tuple | list) or len(out) != 2:
+        raise CheckError(f"{where}: train must return the pair (params, history)")
+    new, history = out
+    if not isinstance(new, dict) or set(new) != set(params):
+        got = sorted(new) if isinstance(new, dict) else type(new).__name__
+        raise CheckError(
+            f"{where}: the params train returned should be a dict with the keys "
+            f"{sorted(params)}, got {got}"
+        )
+    if not isinstance(history, dict) or not {"loss", "epoch_loss"} <= set(history):
+        got = sorted(history) if isinstance(history, dict) else type(history).__name__
+        raise CheckError(
+            f"{where}: history must be a dict with the lists 'loss' and 'epoch_loss', got {got}"
+        )
+    result = {}
+    for k, v in new.items():
+        v = np.asarray(v, dtype=np.float64)
+        if v.shape != params[k].shape:
+            raise CheckError(f"{where}: params['{k}'] has shape {v.shape}, expected "
+                             f"{params[k].shape}")
+        result[k] = v
+    loss = np.asarray(history["loss"], dtype=np.float64).ravel()
+    epoch_loss = np.asarray(history["epoch_loss"], dtype=np.float64).ravel()
+    return result, loss, epoch_loss
+
+
+def _same(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=1e-12))
+
+
+def _diagnose(source: str, params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray,
+              lr: float, epochs: int, B: int, seed: int, got: dict[str, np.ndarray],
+              loss: np.ndarray) -> str:
+    """The hint for a known slip whose run reproduces the learner's, else ""."""
+    for variant, hint in _VARIANT_HINTS.items():
+        p, ls, _ = _reference(source, params, X, y, lr, epochs, B, seed, variant=variant)
+        if _same(loss, ls) and all(_same(got[k], p[k]) for k in p):
+            return hint
+    return ""
+
+
+def _check_against_reference(learner: Learner, source: str, params: dict[str, np.ndarray],
+                             X: np.ndarray, y: np.ndarray, lr: float, epochs: int, B: int,
+                             seed: int) -> None:
+    n = X.shape[0]
+    where = (f"train with N = {n}, batch_size = {B}, epochs = {epochs}, learning_rate = {lr}, "
+             f"seed = {seed}")
+    got, loss, _ = _call_train(learner, source, params, X, y, lr, epochs, B, seed, where)
+    want, want_loss, _ = _reference(source, params, X, y, lr, epochs, B, seed)
+    if _same(loss, want_loss) and all(_same(got[k], want[k]) for k in want):
+        return
+    hint = _diagnose(source, params, X, y, lr, epochs, B, seed, got, loss)
+    if not hint and len(loss) != len(want_loss):
+        hint = (f"history['loss'] has {len(loss)} entries, expected epochs * ceil(N / B) = "
+                f"{len(want_loss)}: one per step")
+    if not hint:
+        hint = ("each epoch: order = rng.permutation(N) (one rng made once from the seed), "
+                "batches order[k*B:(k+1)*B], and for each batch record its loss, then "
+                "params[name] - learning_rate * grads[name]")
+    if len(loss) == len(want_loss) and not _same(loss, want_loss):
+        k = int(np.argmax(~np.isclose(loss, want_loss, rtol=1e-9, atol=1e-12)))
+        detail = f"step {k + 1}'s loss is {loss[k]:.10g}, expected {want_loss[k]:.10g}"
+    else:
+        name = next((k for k in want if not _same(got[k], want[k])), sorted(want)[0])
+        detail = (f"after training params['{name}'] is {_fmt(got[name], 4)}, expected "
+                  f"{_fmt(want[name], 4)}")
+    if len(loss) != len(want_loss):
+        detail = f"{len(loss)} steps recorded, expected {len(want_loss)}"
+    raise CheckError(f"{where}: {detail}\n  hint: {hint}")
+
+
+@check(NB, "test_train_matches_reference")
+def train_matches_reference(learner: Learner) -> None:
+    params, X, y, _ = _linreg_data(10, 3, seed=1, noise=0.3)
+    _check_against_reference(learner, _LINREG, params, X, y, 0.05, 3, 3, seed=0)
+    params, X, y = _softmax_data(12, 4, 3, seed=2)
+    _check_against_reference(learner, _SOFTMAX, params, X, y, 0.3, 4, 5, seed=11)
+    params, X, y, _ = _linreg_data(7, 2, seed=3, noise=0.5)
+    _check_against_reference(learner, _LINREG, params, X, y, 0.1, 2, 2, seed=5)
+
+
+@check(NB, "test_train_lowers_loss")
+def train_lowers_loss(learner: Learner) -> None:
+    for n, d, B, lr, epochs, seed in ((40, 3, 8, 0.1, 30, 3), (36, 2, 6, 0.05, 40, 8)):
+        params, X, y, w_true = _linreg_data(n, d, seed=seed)
+        before = {k: v.copy() for k, v in params.items()}
+        given = {k: v.copy() for k, v in params.items()}
+        where = (f"train on noise-free least squares (N = {n}, batch_size = {B}, "
+                 f"learning_rate = {lr}, {epochs} epochs)")
+        f = _local(_LINREG)
+        with _quiet():
+            out = learner.train(given, learner.function(_LINREG), X.copy(), y.copy(), lr,
+                                epochs, B, seed)
+        if out is None:
+            raise CheckError(f"{where}: train returned None: is a `return` missing?")
+        if not isinstance(out, tuple | list) or len(out) != 2 or not isinstance(out[0], dict):
+            raise CheckError(f"{where}: train must return the pair (params, history)")
+        changed = [k for k in before if not np.array_equal(given[k], before[k])]
+        if changed:
+            raise CheckError(
+                f"{where}: train changed the array params['{changed[0]}'] of the dict it was "
+                "given\n  hint: leave the caller's parameters alone: work on copies, e.g. "
+                "params = {name: value.copy() for name, value in params.items()}, or write "
+                "params[name] = params[name] - learning_rate * grads[name] (a new array)"
+            )
+        new = out[0]
+        if set(new) != set(params):
+            raise CheckError(f"{where}: the params train returned should have the keys "
+                             f"{sorted(params)}, got {sorted(new)}")
+        new = {k: np.asarray(v, dtype=np.float64) for k, v in new.items()}
+        with _quiet():
+            start, end = f(before, X, y)[0], f(new, X, y)[0]
+        if not end < 1e-3 * start:
+            if all(np.array_equal(new[k], before[k]) for k in before):
+                hint = ("the parameters did not change: apply the update to every parameter "
+                        "and return the updated dict")
+            elif not np.isfinite(end) or end > start:
+                hint = ("the loss went up: step against the gradient, "
+                        "params[name] - learning_rate * grads[name]")
+            else:
+                hint = "each step should be params[name] - learning_rate * grads[name]"
+            raise CheckError(
+                f"{where}: the full-data loss went from {start:.6g} to {end:.6g}; expected it "
+                f"to fall below {1e-3 * start:.3g} (the data fit a line exactly)\n  hint: {hint}"
+            )
+        if not np.allclose(new["w"], w_true, rtol=1e-2, atol=1e-2):
+            raise CheckError(f"{where}: w ended at {_fmt(new['w'])}, expected close to the "
+                             f"true {_fmt(w_true)}")
+
+
+@check(NB, "test_train_batch_extremes")
+def train_batch_extremes(learner: Learner) -> None:
+    # Full batch: one exact gradient step per epoch, whatever the seed.
+    params, X, y, _ = _linreg_data(8, 3, seed=21, noise=0.2)
+    f = _local(_LINREG)
+    for B, seed in ((8, 0), (11, 4)):
+        where = f"train with N = 8, batch_size = {B} (full batch), 5 epochs, learning_rate = 0.1"
+        got, loss, _ = _call_train(learner, _LINREG, params, X, y, 0.1, 5, B, seed, where)
+        want = {k: v.copy() for k, v in params.items()}
+        want_loss = []
+        for _ in range(5):
+            value, grads = f(want, X, y)
+            want_loss.append(value)
+            want = {k: want[k] - 0.1 * grads[k] for k in want}
+        if len(loss) != 5:
+            hint = ""
+            if len(loss) == 0 and B > 8:
+                hint = ("\n  hint: with batch_size > N the one batch holds all N examples; "
+                        "range(0, N, batch_size) with order[start:start + batch_size] gives it")
+            raise CheckError(f"{where}: {len(loss)} steps recorded, expected one per epoch, "
+                             f"5{hint}")
+        if not (_same(loss, want_loss) and all(_same(got[k], want[k]) for k in want)):
+            raise CheckError(
+                f"{where}: expected plain full-batch gradient descent: after 5 steps "
+                f"params['w'] = {_fmt(want['w'])}, got {_fmt(got['w'])}\n  hint: with one batch "
+                "holding every example, each epoch is one step params - learning_rate * grads"
+            )
+    # Online: N steps per epoch, in the specified order.
+    params, X, y, _ = _linreg_data(6, 2, seed=22, noise=0.2)
+    _check_against_reference(learner, _LINREG, params, X, y, 0.05, 1, 1, seed=9)
+
+
+def _epoch_means(loss: np.ndarray, sizes: list[int], n: int, epochs: int) -> list[float]:
+    steps = len(sizes)
+    return [float(np.dot(loss[e * steps:(e + 1) * steps], sizes)) / n for e in range(epochs)]
+
+
+@check(NB, "test_train_epoch_loss")
+def train_epoch_loss(learner: Learner) -> None:
+    cases = [(_LINREG, *_linreg_data(10, 3, seed=31, noise=0.3)[:3], 0.05, 3, 4, 2),
+             (_SOFTMAX, *_softmax_data(11, 3, 4, seed=32), 0.2, 2, 3, 7)]
+    for source, params, X, y, lr, epochs, B, seed in cases:
+        n = X.shape[0]
+        sizes = _expected_sizes(n, B)
+        where = f"train with N = {n}, batch_size = {B} (batch sizes {sizes}), {epochs} epochs"
+        _, loss, epoch_loss = _call_train(learner, source, params, X, y, lr, epochs, B, seed,
+                                          where)
+        if len(loss) != epochs * len(sizes):
+            raise CheckError(
+                f"{where}: history['loss'] has {len(loss)} entries, expected one per step, "
+                f"{epochs * len(sizes)}, so the epoch losses cannot be checked"
+            )
+        want = _epoch_means(loss, sizes, n, epochs)
+        if len(epoch_loss) != epochs:
+            raise CheckError(f"{where}: history['epoch_loss'] has {len(epoch_loss)} entries, "
+                             f"expected one per epoch, {epochs}")
+        if _same(epoch_loss, want):
+            continue
+        per_epoch = loss.reshape(epochs, len(sizes))
+        slips = [
+            ("the plain mean of the step losses; weight each batch's loss by its size: "
+             "(1/N) Σ_k B_k · loss_k, so the short last batch counts less",
+             per_epoch.mean(axis=1)),
+            ("a running total that is never reset: start each epoch's sum at 0",
+             np.cumsum(per_epoch @ np.asarray(sizes, dtype=np.float64)) / n),
+            ("the sum of the step losses divided by N: multiply each loss by its batch size "
+             "first (each is a mean over B_k examples)", per_epoch.sum(axis=1) / n),
+            ("the last step's loss only: average over all the epoch's steps, weighted by "
+             "batch size", per_epoch[:, -1]),
+        ]
+        hint = next((f"yours is {text}" for text, value in slips if _same(epoch_loss, value)),
+                    "epoch_loss[e] = (1/N) Σ_k B_k · loss_k over the steps k of epoch e, with "
+                    "the losses you recorded in history['loss']")
+        raise CheckError(
+            f"{where}: history['epoch_loss'] is {_fmt(epoch_loss)}, expected {_fmt(want)} from "
+            f"your step losses\n  hint: {hint}"
+        )
+
+
+# ----------------------------------------------------------------------------- standardize
+def _standardize_reference(X_train: np.ndarray, X_test: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    mu = X_train.mean(axis=0)
+    sd = X_train.std(axis=0)
+    sd = np.where(sd == 0, 1.0, sd)
+    return (X_train - mu) / sd, (X_test - mu) / sd
+
+
+def _call_standardize(learner: Learner, X_train: np.ndarray, X_test: np.ndarray, where: str
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    a, b = X_train.copy(), X_test.copy()
+    with _quiet():
+        out = learner.standardize(a, b)
+    if out is None:
+        raise CheckError(f"{where}: standardize returned None: is a `return` missing?")
+    if not isinstance(out, tuple | list) or len(out) != 2:
+        raise CheckError(f"{where}: standardize must return the pair (X_train_std, X_test_std)")
+    if not (np.array_equal(a, X_train) and np.array_equal(b, X_test)):
+        raise CheckError(
+            f"{where}: standardize changed the arrays it was given\n  hint: return new arrays, "
+            "(X - mu) / sigma, instead of writing into X (X -= mu changes the caller's data)"
+        )
+    tr, te = (np.asarray(v, dtype=np.float64) for v in out)
+    for name, got, shape in (("X_train_std", tr, X_train.shape), ("X_test_std", te, X_test.shape)):
+        if got.shape != shape:
+            raise CheckError(f"{where}: {name} has shape {got.shape}, expected {shape}")
+    return tr, te
+
+
+def _scales_data(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    scale = np.array([200.0, 1.5, 0.01, 30.0])
+    shift = np.array([1000.0, 3.0, -0.5, 0.0])
+    return shift + scale * rng.standard_normal((n, 4))
+
+
+def _train_hint(got: np.ndarray, X: np.ndarray) -> str:
+    mu, sd = X.mean(axis=0), X.std(axis=0)
+    slips = [
+        ("statistics of the whole array: compute one mean and one std per FEATURE, "
+         "X_train.mean(axis=0) and X_train.std(axis=0)", (X - X.mean()) / X.std()),
+        ("statistics per example (axis=1): features are columns, so use axis=0",
+         (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)),
+        ("the sample std (ddof=1): use the population std, X_train.std(axis=0)",
+         (X - mu) / X.std(axis=0, ddof=1)),
+        ("only centred: divide by the standard deviation too", X - mu),
+        ("divided by the variance: divide by the standard deviation, its square root",
+         (X - mu) / sd**2),
+        ("scaled but not centred: subtract the mean first", X / sd),
+    ]
+    return next((text for text, value in slips if _same(got, value)), "")
+
+
+@check(NB, "test_standardize_train")
+def standardize_train(learner: Learner) -> None:
+    for n, seed in ((6, 0), (25, 1), (3, 2)):
+        X_train, X_test = _scales_data(n, seed), _scales_data(4, seed + 100)
+        where = f"standardize with X_train of shape {X_train.shape}"
+        tr, _ = _call_standardize(learner, X_train, X_test, where)
+        want, _ = _standardize_reference(X_train, X_test)
+        if _same(tr, want):
+            continue
+        hint = _train_hint(tr, X_train)
+        raise CheckError(
+            f"{where}: X_train_std has column means {_fmt(tr.mean(axis=0), 4)} and stds "
+            f"{_fmt(tr.std(axis=0), 4)}; expected 0 and 1 in every column"
+            + (f"\n  hint: yours is {hint}" if hint else
+               "\n  hint: (X_train - mu) / sigma with mu, sigma = X_train.mean(axis=0), "
+               "X_train.std(axis=0)")
+        )
+
+
+@check(NB, "test_standardize_test")
+def standardize_test(learner: Learner) -> None:
+    cases = [(_scales_data(20, 3), _scales_data(5, 4) + 50.0, "a shifted test set"),
+             (_scales_data(15, 5), _scales_data(1, 6), "a test set of ONE example"),
+             (_scales_data(10, 7), 3.0 * _scales_data(8, 8), "a test set on another scale")]
+    for X_train, X_test, name in cases:
+        where = (f"standardize with X_train {X_train.shape} and X_test {X_test.shape} "
+                 f"({name})")
+        _, te = _call_standardize(learner, X_train, X_test, where)
+        want_tr, want = _standardize_reference(X_train, X_test)
+        if _same(te, want):
+            continue
+        mu, sd = X_train.mean(axis=0), X_train.std(axis=0)
+        both = np.concatenate([X_train, X_test])
+        own_sd = X_test.std(axis=0)
+        slips = [
+            ("standardized with the test set's OWN statistics. Use the training mean and std "
+             "for both: the test set must go through the same function the model was trained "
+             "on (and one example alone has no std)",
+             (X_test - X_test.mean(axis=0)) / np.where(own_sd == 0, 1.0, own_sd)),
+            ("standardized with the statistics of the test set: use the training mean and std",
+             (X_test - X_test.mean(axis=0)) / own_sd),
+            ("statistics of training and test data together: compute mu and sigma from "
+             "X_train only", (X_test - both.mean(axis=0)) / both.std(axis=0)),
+            ("not standardized: apply the training mu and sigma to X_test too", X_test),
+            ("centred with the test mean but scaled by the training std: use the training "
+             "mean too", (X_test - X_test.mean(axis=0)) / sd),
+            ("training mean and test std: use the training std too",
+             (X_test - mu) / np.where(own_sd == 0, 1.0, own_sd)),
+        ]
+        hint = next((t for t, v in slips if te.shape == v.shape and _same(te, v)), "")
+        raise CheckError(
+            f"{where}: X_test_std is wrong; expected (X_test - mu_train) / sigma_train"
+            + (f"\n  hint: yours is {hint}" if hint else
+               "\n  hint: compute mu and sigma once, from X_train, and use them for both sets")
+        )
+
+
+@check(NB, "test_standardize_constant")
+def standardize_constant(learner: Learner) -> None:
+    for seed, col in ((0, 1), (1, 3)):
+        X_train, X_test = _scales_data(12, seed), _scales_data(3, seed + 50)
+        X_train[:, col] = 4.25
+        where = (f"standardize with a constant feature (column {col} of X_train is 4.25 in "
+                 "every row)")
+        tr, te = _call_standardize(learner, X_train, X_test, where)
+        want_tr, _ = _standardize_reference(X_train, X_test)
+        if not (np.all(np.isfinite(tr)) and np.all(np.isfinite(te))):
+            raise CheckError(
+                f"{where}: the result contains nan or inf\n  hint: that feature's std is 0, "
+                "so (x - mu) / 0 is 0/0: replace a zero std by 1 "
+                "(sigma = np.where(sigma == 0, 1.0, sigma)), which maps the feature to 0"
+            )
+        # X_test_std's values are test_standardize_test's business; here only X_train_std's
+        if not _same(tr, want_tr):
+            raise CheckError(
+                f"{where}: X_train_std column {col} is {_fmt(tr[:, col], 4)}, expected "
+                f"{_fmt(want_tr[:, col], 4)}\n  hint: with sigma replaced by 1 the constant "
+                "feature becomes x - mu: 0 for the training rows"
+            )
