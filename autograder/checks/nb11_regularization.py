@@ -1,0 +1,436 @@
+"""Graded checks of notebook 11 (regularization): ``l2_penalty``, ``dropout_forward`` and
+``dropout_backward``.
+
+One check per graded test cell; each repeats the cell's visible cases and adds hidden ones (other
+shapes, strengths, probabilities and seeds; a tuple of weight arrays; inputs with four axes).
+
+``l2_penalty`` is compared with :func:`bplib.regularization.l2_penalty`. Dropout is random, and a
+correct implementation may draw its mask with any recipe, so dropout is checked by its
+properties rather than against bplib's random stream: in train mode ``out / x`` takes the values
+0 and ``1 / (1 - p)`` only, the dropped fraction is within six standard deviations of ``p`` on
+large inputs, the same seed gives the same output and another seed another one, and test mode is
+the identity. ``dropout_backward`` is always fed the cache of the learner's own
+``dropout_forward`` (the learner chooses what it holds) and must route ``dout`` through that
+forward call's mask, ``out / x``, seeded or not.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from autograder.checks import Learner, LearnerError, check
+from bplib.gradcheck import CheckError, GradientCheckError, check_gradient
+from bplib.regularization import l2_penalty as reference_l2
+
+__all__: list[str] = []  # checks register themselves; nothing here is for import
+
+NB = "11-regularization"
+
+# The worked examples of the notebook (sections 2 and 3).
+W_EXAMPLE = np.array([[1.0, -2.0], [0.5, 3.0]])
+V_EXAMPLE = np.array([2.0, -1.0])
+
+
+def _array(value: Any, what: str) -> np.ndarray:
+    if value is None:
+        raise CheckError(f"{what} is None: is a `return` missing?")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CheckError(f"{what} must be a numeric array, got {type(value).__name__}") from None
+
+
+def _pair(result: Any, function: str, names: str) -> tuple[Any, Any]:
+    if result is None:
+        raise CheckError(f"{function} returned None: is a `return` missing?")
+    if not isinstance(result, tuple | list) or len(result) != 2:
+        got = f"{len(result)} values" if isinstance(result, tuple | list) else type(result).__name__
+        raise CheckError(f"{function} must return the pair ({names}), got {got}")
+    return result[0], result[1]
+
+
+def _close(a: Any, b: Any, rtol: float = 1e-9, atol: float = 1e-12) -> bool:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+# ----------------------------------------------------------------------------- l2_penalty
+
+
+def _weights(seed: int, shapes: list[tuple[int, ...]], scale: float = 1.0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [scale * rng.standard_normal(shape) for shape in shapes]
+
+
+def _describe(weights: Any) -> str:
+    if isinstance(weights, list | tuple):
+        kind = "list" if isinstance(weights, list) else "tuple"
+        return f"a {kind} of arrays of shapes {[np.shape(w) for w in weights]}"
+    return f"w of shape {np.shape(weights)}"
+
+
+def _l2(learner: Learner, weights: Any, reg: float) -> tuple[Any, Any, str]:
+    """The learner's (loss, grads) for a copy of ``weights``; checks the inputs are unchanged."""
+    given = copy.deepcopy(weights)
+    where = f"l2_penalty({_describe(weights)}, reg={reg:g})"
+    loss, grads = _pair(learner.l2_penalty(given, reg), "l2_penalty", "loss, grads")
+    # Only a top-level array travels back from the sandbox when changed in place (not arrays
+    # inside a list), so in-place changes are checked on single arrays, the same both ways.
+    if not isinstance(weights, list | tuple) and not np.array_equal(given, weights):
+        raise CheckError(
+            f"{where} changed the weights it was given\n  hint: compute new arrays (reg * w); "
+            "never update w in place: the network still needs its weights"
+        )
+    return loss, grads, where
+
+
+def _loss_slips(arrays: list[np.ndarray], reg: float) -> list[tuple[str, float]]:
+    squares = sum(float(np.sum(w * w)) for w in arrays)
+    slips = [
+        ("twice the penalty: the convention is 0.5 * reg * sum(w**2) (the 0.5 cancels the 2 "
+         "of the derivative)", reg * squares),
+        ("sum(|w|) * reg / 2: that is an L1 penalty; L2 squares the weights",
+         0.5 * reg * sum(float(np.sum(np.abs(w))) for w in arrays)),
+        ("the norm instead of its square: sum the squares w**2 without a square root",
+         0.5 * reg * np.sqrt(squares)),
+        ("the mean of w**2: the penalty sums over every entry", 0.5 * reg * sum(
+            float(np.mean(w * w)) for w in arrays)),
+    ]
+    if reg != 1:
+        slips.append(("0.5 * sum(w**2) without reg: multiply by the strength reg", 0.5 * squares))
+    return slips
+
+
+def _check_loss(loss: Any, weights: Any, reg: float, where: str) -> None:
+    arrays = list(weights) if isinstance(weights, list | tuple) else [weights]
+    want = reference_l2(weights, reg)[0]
+    got = _array(loss, "loss")
+    if got.size != 1:
+        raise CheckError(
+            f"{where}: the loss must be one number, got an array of shape {got.shape}\n  hint: "
+            "sum over every entry (np.sum(w * w)), and over every array of a list"
+        )
+    value = float(got.ravel()[0])
+    if np.isclose(value, want, rtol=1e-9, atol=1e-15):
+        return
+    hint = ""
+    if reg > 0:
+        hint = next((text for text, v in _loss_slips(arrays, reg) if np.isclose(value, v, 1e-9)), "")
+    if not hint and len(arrays) > 1:
+        for k, w in enumerate(arrays):
+            if np.isclose(value, reference_l2(w, reg)[0], rtol=1e-9):
+                hint = (f"the penalty of weights[{k}] alone: add up the penalties of every array "
+                        "in the list")
+    raise CheckError(
+        f"{where}: loss = {value:.10g}, expected 0.5 * reg * sum(w**2) = {want:.10g}"
+        + (f"\n  hint: yours is {hint}" if hint else "")
+    )
+
+
+def _check_grad(got: Any, w: np.ndarray, reg: float, where: str, name: str = "grad") -> None:
+    if isinstance(got, list | tuple) and len(got) == 1 and np.shape(got[0]) == w.shape:
+        raise CheckError(
+            f"{where}: {name} is a list holding one array\n  hint: for ONE weight array return "
+            "one gradient array; a list of gradients only for a list of weights"
+        )
+    got = _array(got, name)
+    want = reg * w
+    slips = [
+        ("2 * reg * w: the 0.5 of the penalty cancels the 2 of d(w**2)/dw, so the gradient is "
+         "reg * w", 2 * reg * w),
+        ("-reg * w: the sign is flipped; the penalty grows with |w|, so its gradient points "
+         "along w", -reg * w),
+        ("0.5 * reg * w: d(w**2)/dw = 2 * w, which cancels the 0.5", 0.5 * reg * w),
+    ]
+    if reg != 1:
+        slips.append(("w itself: the factor reg is missing (the gradient is reg * w)", w))
+    if reg == 0:
+        slips = [("not zero: with reg = 0 there is no penalty, so its gradient is zero", w)]
+    if got.shape == want.shape and not _close(got, want):
+        hint = next((text for text, value in slips if _close(got, value)), "")
+        if hint:
+            raise GradientCheckError(f"{where}: {name} is wrong.\n  hint: yours is {hint}")
+        if reg == 0 and np.any(got):
+            raise GradientCheckError(
+                f"{where}: {name} must be all zeros when reg = 0 (there is no penalty)"
+            )
+    try:
+        check_gradient(got, want, name, tol=1e-9)
+    except GradientCheckError as exc:
+        raise GradientCheckError(f"{where}: {exc}") from None
+
+
+L2_LOSS_CASES = [
+    ([W_EXAMPLE], 0.1), (_weights(110, [(3, 4)]), 0.5), (_weights(110, [(3, 4)]), 0.0),
+    # hidden: other shapes and strengths, tiny and large weights
+    (_weights(1101, [(5,)]), 1e-3), (_weights(1102, [(2, 3, 4)]), 2.5),
+    (_weights(1103, [(1, 1)]), 1.0), (_weights(1104, [(6, 2)], 30.0), 1e-2),
+    (_weights(1105, [(4, 4)], 1e-3), 0.7),
+]  # fmt: skip
+L2_GRAD_CASES = [
+    ([W_EXAMPLE], 0.1), (_weights(111, [(3, 4)]), 0.1), (_weights(111, [(3, 4)]), 0.5),
+    # hidden
+    (_weights(1111, [(7,)]), 1e-3), (_weights(1112, [(2, 3, 4)]), 2.0),
+    (_weights(1113, [(5, 5)]), 0.0), (_weights(1114, [(1, 3)]), 1.0),
+    (_weights(1115, [(3, 6)], 10.0), 0.03),
+]  # fmt: skip
+
+
+@check(NB, "test_l2_penalty_loss")
+def l2_penalty_loss(learner: Learner) -> None:
+    """The penalty of one array: 0.5 * reg * sum(w**2), one number."""
+    for arrays, reg in L2_LOSS_CASES:
+        loss, _, where = _l2(learner, arrays[0], reg)
+        _check_loss(loss, arrays[0], reg, where)
+
+
+@check(NB, "test_l2_penalty_grad")
+def l2_penalty_grad(learner: Learner) -> None:
+    """The gradient for one array: reg * w, the shape of w."""
+    for arrays, reg in L2_GRAD_CASES:
+        _, grads, where = _l2(learner, arrays[0], reg)
+        _check_grad(grads, arrays[0], reg, where)
+
+
+@check(NB, "test_l2_penalty_list")
+def l2_penalty_list(learner: Learner) -> None:
+    """A list or tuple of arrays: the penalties add up; one gradient per array, in order."""
+    cases: list[tuple[Any, float]] = [
+        ([W_EXAMPLE, V_EXAMPLE], 0.1),
+        (_weights(1121, [(4, 3), (3,), (3, 2)]), 0.05),
+        (tuple(_weights(1122, [(2, 5), (5, 4)])), 0.3),
+        (_weights(1123, [(3, 3)]), 0.2),
+        (_weights(1124, [(6, 4), (4, 4), (4, 3), (3, 2)]), 1e-2),
+    ]
+    for weights, reg in cases:
+        loss, grads, where = _l2(learner, weights, reg)
+        _check_loss(loss, weights, reg, where)
+        if not isinstance(grads, list | tuple):
+            raise CheckError(
+                f"{where}: grads must be a list with one gradient per array, got "
+                f"{type(grads).__name__}\n  hint: when weights is a list (or tuple), return "
+                "[reg * w for w in weights]"
+            )
+        if len(grads) != len(weights):
+            raise CheckError(
+                f"{where}: grads has {len(grads)} entries, expected {len(weights)} (one per array)"
+            )
+        for k, (g, w) in enumerate(zip(grads, weights, strict=True)):
+            _check_grad(g, w, reg, where, name=f"grads[{k}]")
+
+
+# ----------------------------------------------------------------------------- dropout_forward
+
+
+def _dropout(learner: Learner, x: np.ndarray, param: dict[str, Any], where: str) -> tuple[Any, Any]:
+    """The learner's (out, cache) for a copy of x and of the param dict; x must stay unchanged."""
+    given = x.copy()
+    out, cache = _pair(learner.dropout_forward(given, dict(param)), "dropout_forward", "out, cache")
+    if not np.array_equal(given, x):
+        raise CheckError(
+            f"{where} changed its input x in place\n  hint: return a new array, x * mask, and "
+            "leave x as it was (the layer below may still need it)"
+        )
+    got = _array(out, "out")
+    if got.shape != x.shape:
+        raise CheckError(f"{where}: out has shape {got.shape}, expected the shape of x {x.shape}")
+    return got, cache
+
+
+def _train_where(shape: tuple[int, ...], p: float, seed: int | None) -> str:
+    seeded = f", seed={seed}" if seed is not None else ", no seed"
+    return f"dropout_forward(x of shape {shape}, p={p:g}, mode='train'{seeded})"
+
+
+def _check_statistics(out: np.ndarray, x: np.ndarray, p: float, where: str) -> None:
+    """out / x must be 0 or 1/(1 - p), with about a fraction p of zeros."""
+    ratio = out / x
+    kept = ratio != 0
+    dropped = 1.0 - float(kept.mean())
+    spread = 6.0 * np.sqrt(p * (1 - p) / x.size) + 1e-12
+    if abs(dropped - p) > spread:
+        if abs(dropped - (1 - p)) <= spread:
+            hint = ("p is the probability of DROPPING a unit, so keep each unit with probability "
+                    "1 - p (keep where u >= p)")
+        elif dropped == 0:
+            hint = "in train mode each unit must be set to 0 with probability p"
+        else:
+            hint = "each unit must be dropped independently with probability p"
+        raise CheckError(
+            f"{where}: you dropped {dropped:.1%} of the units, expected about {p:.0%}\n"
+            f"  hint: {hint}"
+        )
+    scale = 1.0 / (1.0 - p)
+    values = ratio[kept]
+    if values.size and not np.allclose(values, scale, rtol=1e-9, atol=0):
+        slips = [
+            (1.0, "the kept units are not rescaled: divide them by the keep probability 1 - p, "
+                  "so that E[out] = x and test mode can stay the identity"),
+            (1.0 - p, "the kept units are multiplied by 1 - p; inverted dropout DIVIDES by 1 - p "
+                      "(the keep probability)"),
+            (1.0 / p if p else np.inf, "the kept units are divided by p; divide by the keep "
+                                        "probability 1 - p"),
+        ]
+        hint = next((text for value, text in slips if np.allclose(values, value, rtol=1e-9)),
+                    "out must be x * mask / (1 - p) with a mask of zeros and ones")
+        raise CheckError(
+            f"{where}: on the kept units out / x should be 1 / (1 - p) = {scale:.6g}, got values "
+            f"between {values.min():.6g} and {values.max():.6g}\n  hint: {hint}"
+        )
+
+
+@check(NB, "test_dropout_forward_train")
+def dropout_forward_train(learner: Learner) -> None:
+    """Train mode: about a fraction p dropped, survivors scaled by 1/(1-p), any shape."""
+    visible = np.random.default_rng(112).standard_normal((500, 200))
+    cases = [(visible, 0.3, 0), (visible, 0.6, 1)]
+    rng = np.random.default_rng(1120)
+    for shape, p, seed in [
+        ((400, 250), 0.2, 11), ((400, 250), 0.75, 12), ((20, 3, 16, 16), 0.5, 13),
+        ((100000,), 0.1, 14), ((300, 300), 0.9, None), ((50, 40), 0.35, 15),
+    ]:
+        cases.append((rng.standard_normal(shape), p, seed))
+    for x, p, seed in cases:
+        param = {"p": p, "mode": "train"} if seed is None else {"p": p, "mode": "train", "seed": seed}
+        where = _train_where(x.shape, p, seed)
+        out, _ = _dropout(learner, x, param, where)
+        _check_statistics(out, x, p, where)
+    # p = 0 drops nothing: the identity, also in train mode.
+    x = rng.standard_normal((30, 20))
+    out, _ = _dropout(learner, x, {"p": 0.0, "mode": "train", "seed": 16}, _train_where(x.shape, 0, 16))
+    if not _close(out, x):
+        raise CheckError(
+            "dropout_forward with p = 0 in train mode must return x unchanged (nothing is dropped "
+            "and 1 / (1 - 0) = 1)"
+        )
+
+
+@check(NB, "test_dropout_forward_seed")
+def dropout_forward_seed(learner: Learner) -> None:
+    """The same seed gives the same output; another seed another output."""
+    rng = np.random.default_rng(1130)
+    cases = [(np.random.default_rng(113).standard_normal((20, 30)), 0.5, 7)]
+    cases += [(rng.standard_normal(shape), p, seed) for shape, p, seed in [
+        ((50, 40), 0.2, 0), ((4, 3, 5, 5), 0.6, 123), ((1000,), 0.5, 2**31 - 5), ((64, 10), 0.3, 99),
+    ]]  # fmt: skip
+    for x, p, seed in cases:
+        where = _train_where(x.shape, p, seed)
+        first, _ = _dropout(learner, x, {"p": p, "mode": "train", "seed": seed}, where)
+        again, _ = _dropout(learner, x, {"p": p, "mode": "train", "seed": seed}, where)
+        other, _ = _dropout(learner, x, {"p": p, "mode": "train", "seed": seed + 1}, where)
+        if not np.array_equal(first, again):
+            raise CheckError(
+                f"{where}: two calls with the same seed gave different outputs\n  hint: with a "
+                "seed, draw the mask from np.random.default_rng(dropout_param['seed'])"
+            )
+        if np.array_equal(first, other):
+            raise CheckError(
+                f"{where}: seeds {seed} and {seed + 1} gave the same output\n  hint: the mask "
+                "must be drawn from the given seed"
+            )
+
+
+@check(NB, "test_dropout_forward_test")
+def dropout_forward_test(learner: Learner) -> None:
+    """Test mode is the identity, whatever p (and whether or not there is a seed)."""
+    rng = np.random.default_rng(1140)
+    cases = [(np.random.default_rng(114).standard_normal((6, 5)), p, None) for p in (0.25, 0.5)]
+    cases += [(rng.standard_normal(shape), p, seed) for shape, p, seed in [
+        ((40, 30), 0.7, None), ((3, 2, 4, 4), 0.5, 5), ((1, 8), 0.1, None), ((200,), 0.9, 6),
+    ]]  # fmt: skip
+    for x, p, seed in cases:
+        param = {"p": p, "mode": "test"} if seed is None else {"p": p, "mode": "test", "seed": seed}
+        where = f"dropout_forward(x of shape {x.shape}, p={p:g}, mode='test')"
+        out, _ = _dropout(learner, x, param, where)
+        if _close(out, x, rtol=1e-12):
+            continue
+        scaled = "scaled in test mode: inverted dropout already divided by 1 - p in training, so "
+        hint = ""
+        if _close(out, x * (1 - p)) or _close(out, x / (1 - p)):
+            hint = scaled + "test mode returns x unchanged"
+        elif np.any(out == 0):
+            hint = "units dropped in test mode: at test time every unit is used; return x unchanged"
+        raise CheckError(
+            f"{where}: out must equal x in test mode, but it differs"
+            + (f"\n  hint: {hint}" if hint else "")
+        )
+
+
+# ----------------------------------------------------------------------------- dropout_backward
+
+
+def _backward(learner: Learner, dout: np.ndarray, cache: Any, where: str) -> np.ndarray:
+    given = dout.copy()
+    dx = learner.dropout_backward(given, cache)
+    if not np.array_equal(given, dout):
+        raise CheckError(f"{where}: dropout_backward changed dout in place; compute a new array")
+    return _array(dx, "dx")
+
+
+@check(NB, "test_dropout_backward_train")
+def dropout_backward_train(learner: Learner) -> None:
+    """dx = dout * (the forward call's own scaled mask), seeded and unseeded."""
+    cases = [((8, 10), 0.3, 3, 115), ((8, 10), 0.5, None, 115)]
+    cases += [
+        ((50, 40), 0.5, None, 1150), ((6, 3, 4, 4), 0.25, 22, 1151), ((30,), 0.8, None, 1152),
+        ((20, 20), 0.1, 23, 1153), ((16, 32), 0.6, None, 1154), ((1, 12), 0.4, 24, 1155),
+    ]
+    for shape, p, seed, data_seed in cases:
+        rng = np.random.default_rng(data_seed)
+        x, dout = rng.standard_normal(shape), rng.standard_normal(shape)
+        param = {"p": p, "mode": "train"} if seed is None else {"p": p, "mode": "train", "seed": seed}
+        where = "dropout_backward after " + _train_where(shape, p, seed)
+        out, cache = _dropout(learner, x, param, _train_where(shape, p, seed))
+        local = out / x  # the scaled mask this forward call used: d out / d x, entry by entry
+        dx = _backward(learner, dout, cache, where)
+        want = dout * local
+        if dx.shape == want.shape and not _close(dx, want):
+            kept = local != 0
+            hint = ""
+            if p > 0 and _close(dx, dout * kept):
+                hint = ("the kept units' gradient is not scaled: the forward pass multiplied them "
+                        "by 1 / (1 - p), so d out / d x = mask / (1 - p)")
+            elif np.any((dx != 0) != kept) and _close(dx[dx != 0], (dout * np.max(local))[dx != 0]):
+                hint = ("dx uses a different mask from the forward pass: use the mask from the "
+                        "cache (a newly drawn mask belongs to a different thinned network)")
+            if hint:
+                raise GradientCheckError(f"{where}: dx is wrong.\n  hint: {hint}")
+        try:
+            check_gradient(dx, want, "dx", tol=1e-9, numeric_ones=local)
+        except GradientCheckError as exc:
+            raise GradientCheckError(f"{where}: {exc}") from None
+        _, cache = _dropout(learner, x, param, _train_where(shape, p, seed))
+        zero = _backward(learner, np.zeros(shape), cache, where)
+        if np.any(zero):
+            raise GradientCheckError(
+                f"{where}: with dout = 0, dx must be all zeros\n  hint: dx = dout * mask / (1 - p)"
+            )
+
+
+@check(NB, "test_dropout_backward_test")
+def dropout_backward_test(learner: Learner) -> None:
+    """In test mode the backward pass is the identity: dx = dout."""
+    cases = [((6, 5), 0.5, 116), ((40, 30), 0.25, 1160), ((3, 2, 4, 4), 0.7, 1161), ((9,), 0.1, 1162)]
+    for shape, p, data_seed in cases:
+        rng = np.random.default_rng(data_seed)
+        x, dout = rng.standard_normal(shape), rng.standard_normal(shape)
+        where = f"dropout_backward after dropout_forward(x of shape {shape}, p={p:g}, mode='test')"
+        _, cache = _dropout(learner, x, {"p": p, "mode": "test"}, where)
+        try:
+            dx = _backward(learner, dout, cache, where)
+        except LearnerError as exc:
+            if exc.exc_type == "NotImplementedError":
+                raise
+            raise CheckError(
+                f"{exc}\n  hint: in test mode dropout is the identity and there is no mask; "
+                "its backward pass returns dout unchanged"
+            ) from None
+        if _close(dx, dout, rtol=1e-12):
+            continue
+        hint = "in test mode dropout is the identity, so dx = dout"
+        if _close(dx, dout * (1 - p)) or _close(dx, dout / (1 - p)):
+            hint = "dx is scaled in test mode; " + hint
+        raise GradientCheckError(f"{where}: dx must equal dout\n  hint: {hint}")
