@@ -140,6 +140,9 @@ class Sandbox:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BP_")}
         env["MPLBACKEND"] = "Agg"
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+        # Several learners are graded at once: one BLAS thread each avoids oversubscription.
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, "1")
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "autograder.sandbox", str(to_child_r), str(from_child_w)],
             pass_fds=(to_child_r, from_child_w),
