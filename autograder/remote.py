@@ -8,7 +8,6 @@ learner made (a ``Value``) support attribute access, calls and arithmetic the sa
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -160,7 +159,3 @@ def _write_back(original: Any, new: Any) -> None:
         if original.shape == new.shape:
             original[...] = new
 
-
-def call_name(value: Callable[..., Any] | RemoteObject) -> str:
-    """The name a proxy was reached by (for messages)."""
-    return value._where if isinstance(value, RemoteObject) else getattr(value, "__name__", "?")

@@ -30,7 +30,7 @@ import nbformat
 
 from .checks import LearnerError, load_checks
 from .remote import LearnerCrash, RemoteLearner
-from .sandbox import Sandbox, SandboxFailure
+from .sandbox import Sandbox, SandboxFailure, strip_magics
 
 __all__ = ["CellVerdict", "Submission", "external_verdicts", "read_submission", "scan_answer"]
 
@@ -174,7 +174,7 @@ def scan_answer(source: str, graded: Iterable[str] = ()) -> tuple[set[str], list
     flags = []
     defined: set[str] = set()
     try:
-        tree = ast.parse(_strip_magics(source))
+        tree = ast.parse(strip_magics(source))
     except SyntaxError as exc:
         return defined, [f"does not parse: {exc.msg} (line {exc.lineno})"]
     for node in ast.walk(tree):
@@ -203,12 +203,6 @@ def scan_answer(source: str, graded: Iterable[str] = ()) -> tuple[set[str], list
         if pattern.search(source):
             flags.append(f"suspicious: {what}")
     return defined, sorted(set(flags))
-
-
-def _strip_magics(source: str) -> str:
-    return "\n".join(
-        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
-    )
 
 
 def external_verdicts(
