@@ -42,7 +42,7 @@ from .gradebook import (
     remove_learner_outputs,
     submission_bytes,
 )
-from .isolation import run_jobs
+from .isolation import private_stdout, run_jobs
 from .report import GRADED, NOT_GRADED, LearnerResult, max_points, write_csv
 from .settings import DEFAULT_CELL_TIMEOUT, SOLUTIONS
 
@@ -233,20 +233,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = ClassOptions(args.force, args.jobs, args.learner_timeout,
                            not args.no_feedback, not args.quiet)
     csv_path = args.csv or Path(ws.root) / f"grades-{args.assignment}.csv"
-    try:
-        results = grade_class(ws, args.assignment, args.submissions, options)
-    except KeyboardInterrupt:
-        print("interrupted: run the same command again to resume", file=sys.stderr)
-        return 130
-    except (ValueError, RuntimeError, OSError) as exc:
-        print(f"bp-classroom: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    write_csv(results, csv_path)
-    missing = [r for r in results if r.status != GRADED]
-    print(f"{len(results) - len(missing)} graded, {len(missing)} not graded; grades: {csv_path}; "
-          f"feedback: {Path(ws.root) / 'feedback'}")
-    for r in missing:
-        print(f"  not graded: {r.learner}: {r.reason}")
+    with private_stdout() as out:  # progress goes to stderr; stdout carries only the summary
+        try:
+            results = grade_class(ws, args.assignment, args.submissions, options)
+        except KeyboardInterrupt:
+            print("interrupted: run the same command again to resume", file=sys.stderr)
+            return 130
+        except (ValueError, RuntimeError, OSError) as exc:
+            print(f"bp-classroom: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        write_csv(results, csv_path)
+        missing = [r for r in results if r.status != GRADED]
+        print(f"{len(results) - len(missing)} graded, {len(missing)} not graded; grades: {csv_path}; "
+              f"feedback: {Path(ws.root) / 'feedback'}", file=out)
+        for r in missing:
+            print(f"  not graded: {r.learner}: {r.reason}", file=out)
     if results and len(missing) == len(results):
         return EXIT_ERROR
     return EXIT_SOME_NOT_GRADED if missing else EXIT_ALL_GRADED

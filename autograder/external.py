@@ -23,6 +23,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Float, Unicode
 
 from .checks import checks_for, load_checks
+from .consistency import reconcile_cells
 from .settings import SOLUTIONS
 from .verdict import external_verdicts
 
@@ -57,10 +58,19 @@ class ExternalVerdicts(Execute):
         # nbgrader has already restored the test cells from the gradebook: to see what the
         # learner did to them, read the file as submitted.
         original = self._submitted_file(str(info.get("student", "")), str(assignment), str(notebook))
+        intake: dict[str, Any] = {}
         with tempfile.TemporaryDirectory(prefix="bp-verdict-") as tmp:
-            submitted = original or Path(tmp) / "submission.ipynb"
+            submitted = Path(tmp) / "submission.ipynb"
             if original is None:
                 nbformat.write(nb, str(submitted))
+            else:
+                # Graded as nbgrader grades it: the cells made consistent with the source the way
+                # ReconcileCells did while sanitizing (same answer copy), with what the learner
+                # did to test cells recorded in the metadata for tampered_tests.
+                as_submitted = nbformat.read(str(original), as_version=4)
+                reconcile_cells(as_submitted, nbformat.read(str(source), as_version=4))
+                nbformat.write(as_submitted, str(submitted))
+                intake = dict(as_submitted.metadata.get("backprop_course", {}))
             verdicts, notes = external_verdicts(
                 str(assignment),
                 source,
@@ -70,11 +80,10 @@ class ExternalVerdicts(Execute):
                 check_tampering=original is not None,
             )
         if original is not None:  # what happened when the file was taken in (restored metadata)
-            intake = nbformat.read(str(original), as_version=4).metadata.get("backprop_course", {})
-            for note in intake.get("intake", []):
-                notes.append(note)
+            for note in intake.get("intake", []) if isinstance(intake.get("intake"), list) else []:
+                notes.append(str(note))
                 for verdict in verdicts:
-                    verdict.flags.append(note)
+                    verdict.flags.append(str(note))
         by_id = {v.grade_id: v for v in verdicts}
         flags: dict[str, list[str]] = {}
         for cell in nb.cells:

@@ -10,7 +10,10 @@ process, one after another, with only nbgrader's per-cell limit.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import os
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -20,7 +23,7 @@ from typing import Any
 
 import psutil
 
-__all__ = ["Outcome", "can_fork", "run_jobs"]
+__all__ = ["Outcome", "can_fork", "private_stdout", "run_jobs"]
 
 
 @dataclass(frozen=True)
@@ -126,3 +129,31 @@ def run_jobs(
     finally:
         for run in running:  # interrupted (Ctrl-C or the consumer stopped): leave nothing behind
             _kill_tree(run.proc.pid)
+
+
+@contextlib.contextmanager
+def private_stdout() -> Iterator[Any]:
+    """While grading runs, file descriptor 1 is stderr; yield a stream to the real stdout.
+
+    Whatever grading starts (nbgrader, its kernels, forked workers, sandboxes) inherits a
+    descriptor 1 that leads to stderr, so nothing but the grader's own final report, written to
+    the yielded stream, can reach stdout, where ``--json`` output is read by programs.
+    """
+    sys.stdout.flush()
+    try:
+        if sys.stdout.fileno() != 1:
+            raise OSError("stdout is not descriptor 1")
+        saved = os.dup(1)  # not inheritable: no child gets it
+    except (OSError, ValueError, AttributeError):  # stdout redirected in-process, or none at all
+        yield sys.stdout
+        return
+    os.dup2(2, 1)
+    stream = os.fdopen(os.dup(saved), "w", encoding="utf-8")
+    try:
+        yield stream
+    finally:
+        stream.flush()
+        stream.close()
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)

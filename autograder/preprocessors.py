@@ -1,5 +1,9 @@
 """nbgrader preprocessors the course adds (wired in by :mod:`autograder.settings`).
 
+``ReconcileCells`` runs first while autograde sanitizes a submission, before nbgrader's
+``OverwriteCells``: it makes the submission's nbgrader cells consistent with the source notebook
+(:mod:`autograder.consistency`), so a duplicated, re-pointed or flag-flipped cell costs only what
+it touches instead of failing the whole notebook.
 ``LimitOutputBytes`` runs during autograding, after nbgrader's line-based ``LimitOutput``.
 ``RedactFeedback`` runs while nbgrader generates feedback HTML: it replaces every test cell by
 its name and one-line explanation, so feedback never shows hidden tests or tracebacks.
@@ -8,16 +12,47 @@ its name and one-line explanation, so feedback never shows hidden tests or trace
 from __future__ import annotations
 
 import html
+from pathlib import Path
+from typing import Any
 
+import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbformat.notebooknode import NotebookNode, from_dict
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Unicode
 
+from .consistency import reconcile_cells
 from .explain import cap_bytes, explain_notebook, is_test_cell
+from .settings import SOLUTIONS
 
-__all__ = ["LimitOutputBytes", "RedactFeedback", "summary_markdown"]
+__all__ = ["LimitOutputBytes", "ReconcileCells", "RedactFeedback", "summary_markdown"]
 
 _TEXT_KEYS = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json")
+
+
+class ReconcileCells(Preprocessor):
+    """Make a submission's nbgrader cells consistent with its source notebook (see
+    :func:`autograder.consistency.reconcile_cells`); what was done goes into the notebook metadata
+    ``backprop_course`` (``intake``, ``tampered_tests``) for the verdict and the report."""
+
+    enabled = Bool(True, help="nbconvert preprocessors are off by default; this one is on").tag(
+        config=True
+    )
+    source_directory = Unicode(str(SOLUTIONS), help="the source notebooks (trusted)").tag(config=True)
+
+    def source_path(self, resources: dict[str, Any]) -> Path | None:
+        """The source notebook of the notebook being graded, when there is one."""
+        info = (resources or {}).get("nbgrader", {})
+        assignment, notebook = info.get("assignment"), info.get("notebook")
+        if not assignment or not notebook:
+            return None
+        path = Path(self.source_directory) / str(assignment) / f"{notebook}.ipynb"
+        return path if path.is_file() else None
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict]:  # noqa: D102
+        path = self.source_path(resources)
+        if path is not None:
+            reconcile_cells(nb, nbformat.read(str(path), as_version=4))
+        return nb, resources
 
 
 class LimitOutputBytes(Preprocessor):

@@ -28,7 +28,7 @@ from .gradebook import (
     read_grades,
     submission_bytes,
 )
-from .isolation import run_jobs
+from .isolation import private_stdout, run_jobs
 from .report import GRADED, NOT_GRADED, LearnerResult, format_table, max_points, to_json
 from .settings import DEFAULT_CELL_TIMEOUT, SOLUTIONS
 
@@ -137,17 +137,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_NOT_GRADED
     if not args.json:
         print(f"Grading {args.notebook} in a fresh kernel…", file=sys.stderr, flush=True)
-    try:
-        result = grade_notebook(
-            args.notebook,
-            assignment=args.assignment,
-            source=args.source,
-            cell_timeout=args.timeout,
-            timeout=args.total_timeout,
-        )
-    except ValueError as exc:
-        result = LearnerResult(LEARNER, args.assignment or "?", NOT_GRADED, 0.0, str(exc))
-    print(json.dumps(to_json(result), indent=2) if args.json else format_table(result))
+    with private_stdout() as out:
+        try:
+            result = grade_notebook(
+                args.notebook,
+                assignment=args.assignment,
+                source=args.source,
+                cell_timeout=args.timeout,
+                timeout=args.total_timeout,
+            )
+        except ValueError as exc:
+            result = LearnerResult(LEARNER, args.assignment or "?", NOT_GRADED, 0.0, str(exc))
+        print(json.dumps(to_json(result), indent=2) if args.json else format_table(result), file=out)
     if result.status != GRADED:
         return EXIT_NOT_GRADED
     return EXIT_FULL_MARKS if result.full_marks else EXIT_POINTS_LOST

@@ -50,6 +50,16 @@ _AUTOGRADE_PREPROCESSORS = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Before nbgrader's own: ReconcileCells makes the submission's nbgrader cells consistent with the
+# source, so OverwriteCells never fails a whole notebook over one duplicated or re-pointed cell.
+_SANITIZE_PREPROCESSORS = [
+    "nbgrader.preprocessors.ClearOutput",
+    "autograder.preprocessors.ReconcileCells",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 _FEEDBACK_PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.preprocessors.RedactFeedback",
@@ -89,6 +99,7 @@ def configure(
         c.CourseDirectory.db_url = db_url
 
     c.ExternalVerdicts.source_directory = str(Path(source or SOLUTIONS).resolve())
+    c.ReconcileCells.source_directory = str(Path(source or SOLUTIONS).resolve())
     c.Execute.timeout = int(cell_timeout)
     # Outside the kernel, one call into the learner's code gets what a cell would.
     c.ExternalVerdicts.call_timeout = float(cell_timeout)
@@ -101,6 +112,7 @@ def configure(
     c.LimitOutput.max_lines = 1000
     c.LimitOutput.max_traceback = 100
     c.LimitOutputBytes.max_bytes = MAX_OUTPUT_BYTES
+    c.Autograde.sanitize_preprocessors = list(_SANITIZE_PREPROCESSORS)
     c.Autograde.autograde_preprocessors = list(_AUTOGRADE_PREPROCESSORS)
     c.GenerateFeedback.preprocessors = list(_FEEDBACK_PREPROCESSORS)
     return c

@@ -29,6 +29,7 @@ from typing import Any
 import nbformat
 
 from .checks import LearnerError, load_checks
+from .learner_bplib import learner_bplib
 from .remote import LearnerCrash, RemoteLearner
 from .sandbox import Sandbox, SandboxFailure, strip_magics
 
@@ -116,52 +117,22 @@ def read_submission(path: Path, answer_ids: Sequence[str]) -> Submission:
     return Submission({gid: found.get(gid, "") for gid in answer_ids}, missing, recovered)
 
 
-def _released(source: str) -> str:
-    """A test cell's source as released: the hidden-tests region (markers included) removed."""
-    kept, hidden = [], False
-    for line in source.splitlines():
-        if "### BEGIN HIDDEN TESTS" in line:
-            hidden = True
-        elif "### END HIDDEN TESTS" in line:
-            hidden = False
-        elif not hidden:
-            kept.append(line)
-    return "\n".join(kept)
-
-
 def tampered_tests(submission: Path, source_notebook: Path) -> dict[str, str]:
-    """grade_id -> what was done to each test cell that differs from its released version."""
-    released = {}
-    for cell in _read(source_notebook).cells:
-        if _nbgrader(cell).get("grade") and not _nbgrader(cell).get("solution"):
-            cell = nbformat.from_dict(dict(cell))
-            cell.source = _released(str(cell.source))
-            released[_nbgrader(cell)["grade_id"]] = cell
-    seen: dict[str, list[Any]] = {}
-    for cell in _read(submission).cells:
-        gid = _nbgrader(cell).get("grade_id")
-        if gid in released:
-            seen.setdefault(gid, []).append(cell)
-    reasons = {}
-    for gid, original in released.items():
-        cells = seen.get(gid, [])
-        if not cells:
-            reasons[gid] = "the test cell was deleted (or its nbgrader metadata removed)"
-        elif len(cells) > 1:
-            reasons[gid] = "the test cell was duplicated"
-        elif _normal(cells[0].get("source", "")) != _normal(original.source):
-            reasons[gid] = "the test cell was edited"
-        elif any(
-            _nbgrader(cells[0]).get(k) != _nbgrader(original).get(k)
-            for k in ("grade", "solution", "locked", "points")
-        ):
-            reasons[gid] = "the test cell's nbgrader metadata was changed"
-    return reasons
+    """grade_id -> what was done to each test cell that differs from its released version.
 
+    Edited, deleted, duplicated, re-pointed or renamed test cells, changed nbgrader flags, and
+    another cell claiming a test's grade_id (see :func:`autograder.consistency.reconcile_cells`),
+    plus what an earlier reconciliation of ``submission`` recorded in its metadata (a reconciled
+    file no longer shows a duplicate, but still names it).
+    """
+    from .consistency import reconcile_cells, recorded_tampering
 
-def _normal(source: Any) -> str:
-    text = "".join(source) if isinstance(source, list) else str(source)
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+    source_nb = _read(source_notebook)
+    submitted = _read(submission)
+    recorded = recorded_tampering(submitted)
+    found = reconcile_cells(submitted, source_nb).tampered  # on the copy read here
+    _, _, test_ids = source_layout(source_nb)
+    return {gid: found.get(gid) or recorded[gid] for gid in test_ids if gid in found or gid in recorded}
 
 
 def scan_answer(source: str, graded: Iterable[str] = ()) -> tuple[set[str], list[str]]:
@@ -246,6 +217,7 @@ def external_verdicts(
             setup,
             list(sub.answers.items()),
             neuter=sorted(set(defines) | set(answer_ids)),
+            allow_bplib=learner_bplib(assignment),
             start_timeout=start_timeout,
             call_timeout=call_timeout,
         )
@@ -253,9 +225,12 @@ def external_verdicts(
         for cell in box.cells:
             if cell.error:
                 notes.append(f"answer cell `{cell.grade_id}` raised {cell.error[0]}: {cell.error[1]}")
-        if box.lockdown != "full":
+        missing = [str(m) for m in box.isolation.get("missing", [])] or (
+            ["the system-call filter"] if box.lockdown != "full" else []
+        )
+        if missing and not any(n.startswith("the sandbox ran without") for n in notes):
             notes.append(
-                "the sandbox ran without a system-call filter on this platform: "
+                f"the sandbox ran without {'; '.join(missing)} on this platform: "
                 "for exams, grade in a container (see the README)"
             )
         return box

@@ -19,10 +19,18 @@ and ``autograder/checks/nb05_linear_layer.py`` defines the check for that cell::
 
 A check talks to the learner's code only through ``learner``: ``learner.name`` is the learner's
 function or class called ``name`` (``learner.affine_forward(x, w, b)``), ``learner.function(src)``
-is a helper defined from the check's own source in the learner's process (a function to
-differentiate, say). It passes if it returns and fails by raising ``AssertionError`` (best: the
-teaching errors of :mod:`bplib.gradcheck`), whose message becomes the explanation of the lost
-points. An exception raised by the learner's code reaches the check as :class:`LearnerError`.
+is a helper defined from the check's own source (a function to differentiate, say), and
+``learner.neutral(name)`` one of the few neutral helpers that must run where the learner's
+objects live (:mod:`autograder.neutral`: a random generator, numpy's error state). It passes if
+it returns and fails by raising ``AssertionError`` (best: the teaching errors of
+:mod:`bplib.gradcheck`), whose message becomes the explanation of the lost points. An exception
+raised by the learner's code reaches the check as :class:`LearnerError`.
+
+**Nothing correct lives in the learner's process.** A check's own functions (``learner.function``
+helpers, or any Python function or lambda of the check) stay in the check's process: passed to
+the learner's code they cross as callbacks, which the learner's code can call but not read, and
+which run here (:mod:`autograder.remote`). Reference rules, expected values, correct losses and
+gradients are only ever such functions, never ``learner.neutral`` helpers.
 
 The two ways:
 
@@ -37,10 +45,15 @@ Rules for check authors, so both ways agree:
 
 * Cover everything the cell's visible tests check, plus hidden cases (other shapes, seeds, edge
   cases); choose inputs with a fixed seed; never call ``learner`` functions with objects other
-  than numbers, numpy arrays, ``None``, strings, tuples/lists/dicts of those, and what
-  ``learner`` itself returned (caches, handles from ``learner.function``).
+  than numbers, numpy arrays, ``None``, strings, tuples/lists/dicts of those, what ``learner``
+  itself returned (caches, ``learner.neutral`` helpers and what they made), and the check's
+  own functions (callbacks: they run in the check's process, their arguments from the
+  learner's code arriving as numbers, arrays and learner objects).
 * Arrays and dicts that the learner's function changes in place are changed in the check's copy
-  too (so "is x restored?" and "are the running means updated?" can be checked).
+  too, after the call and whenever the learner's code calls one of the check's functions (so
+  "is x restored?", "are the running means updated?" and a loss that reads an array the
+  learner nudges in place can be checked). A learner's function that returns one of the arrays
+  or dicts it was given returns the check's own object, as in the kernel.
 * Compare against :mod:`bplib` (the reference) computed in the check, never against the
   learner's own other functions.
 """
@@ -95,6 +108,8 @@ class Learner(Protocol):
 
     def function(self, source: str) -> Callable[..., Any]: ...
 
+    def neutral(self, name: str) -> Any: ...
+
 
 def check(
     assignment: str, grade_id: str, *, timeout: float | None = None
@@ -139,7 +154,8 @@ def checks_for(assignment: str) -> dict[str, CheckFn]:
     return {gid: fn for (a, gid), fn in CHECKS.items() if a == assignment}
 
 
-# Names a check's ``learner.function(source)`` may use.
+# Names a check's ``learner.function(source)`` may use. The helper is defined in the check's
+# process, both ways (in the sandbox way, the learner's code gets a callback to it).
 HELPER_GLOBALS: dict[str, Any] = {"np": np, "math": math}
 
 
@@ -161,6 +177,11 @@ class InKernelLearner:
 
     def function(self, source: str) -> Callable[..., Any]:
         return eval(source, dict(HELPER_GLOBALS))  # the check's own source, never the learner's
+
+    def neutral(self, name: str) -> Any:
+        from autograder.neutral import NEUTRAL
+
+        return NEUTRAL[name]
 
 
 def _reporting(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:

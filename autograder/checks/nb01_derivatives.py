@@ -2,12 +2,13 @@
 numerical gradient.
 
 One check per graded test cell. Each repeats the cell's visible cases and adds hidden ones (other
-functions, points, steps and shapes). The functions to differentiate are defined in the learner's
-process from the sources below (``learner.function``); the same source is evaluated here
-(:func:`_local`), so the expected values come from the very same function, computed in this
-process. Where a property is about what happens *inside* the learner's process (is ``x`` nudged
-in place? is the returned array ``x`` itself?), a small driver helper calls the learner's
-``numerical_gradient`` there and returns what it saw.
+functions, points, steps and shapes). The functions to differentiate are defined in this process
+from the sources below (``learner.function``, and :func:`_local` for the check's own copy): the
+learner's code only calls them back, and the expected values come from the very same function.
+Where a property is about what the learner's code does to ``x`` (is it nudged in place? is the
+returned array ``x`` itself?), a small driver helper calls the learner's ``numerical_gradient``
+and looks: arrays the learner's code changes in place are written back into the check's copy
+whenever it calls a function back and after the call, and a returned ``x`` is the check's own.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ _LOG = ("np.log", "f = log")
 _BUMP = ("lambda t: 1.0 / (1.0 + t * t)", "f(x) = 1 / (1 + x**2)")
 _QUARTIC = ("lambda t: t**4", "f(x) = x**4")
 
-# Driver helpers: run the learner's numerical_gradient (ng) in the learner's process.
+# Driver helpers, run in this process: they call the learner's numerical_gradient (ng).
 # (gradient, whether the result is the very array x); x is written back here after the call.
 _RESULT_AND_IDENTITY = "lambda ng, f, x, *h: (lambda g: (g, g is x))(ng(f, x, *h))"
 # A loss that ignores its argument and reads w itself: only an in-place nudge of w reaches it.
@@ -56,12 +57,12 @@ def _quiet() -> Iterator[None]:
 
 
 def _local(source: str) -> Callable[..., Any]:
-    """This process's copy of a helper: the same source the learner's process evaluates."""
+    """The check's own copy of a helper, from the same source as the one the learner calls."""
     return eval(source, dict(HELPER_GLOBALS))  # our own source, never the learner's
 
 
 def _pair(learner: Learner, source: str, *params: Any) -> tuple[Any, Callable[..., Any]]:
-    """(the function in the learner's process, the same function here).
+    """(the function passed to the learner's code, the check's own copy of it).
 
     With ``params``, ``source`` is a factory (``lambda c: lambda v: ...``) called with them."""
     if not params:

@@ -4,14 +4,15 @@ Each rule is checked on its own. Its ``local`` check calls it on one fresh opera
 upstream gradient; its ``in_graphs`` check makes sure it adds (gradients already stored are kept,
 ``x * x`` collects both contributions) and runs it inside random expressions with fan-out. There
 the check walks the graph itself, calling the learner's rule for the operation under test and a
-correct rule (a helper run in the learner's process) for every other operation, so a wrong ``mul``
-costs only ``mul``'s points. Expected gradients come from :class:`bplib.engine.Value`; a centered
+correct rule (run in the check's process, on the learner's nodes) for every other operation, so a
+wrong ``mul`` costs only ``mul``'s points. Expected gradients come from :class:`bplib.engine.Value`; a centered
 difference is quoted beside them.
 
 ``backward_pass`` is checked on nodes whose rules are known linear maps (the gradient of a node is
 then the sum over paths of the products of the slopes) and that record when they run, and on
 expressions whose nodes carry correct rules: it does not depend on the learner's six rules, only
-on the learner's ``topological_order``, which it is meant to use.
+on the learner's ``topological_order``, which it is meant to use. Those rules are the check's own
+functions: the learner's process holds only callbacks to them (:mod:`autograder.remote`).
 """
 
 from __future__ import annotations
@@ -41,81 +42,95 @@ _RETURNED = (
 _UNCHANGED = "the operands' .grad did not change: add each contribution into `operand.grad`"
 _NO_UPSTREAM = "out.grad is missing: multiply the local derivative by the upstream gradient"
 
-# Run in the learner's process (see learner.function): set numbers on nodes, build nodes whose
-# rules are known, and apply the correct rule of the operations not under test.
-_HELPER_CODE = '''
-def set_grad(node, g):
-    node.grad = float(g)
+class _Linear:
+    """What the rule of one linear node saw: its runs, when it ran (a clock tick), out.grad."""
+
+    __slots__ = ("calls", "seen", "tick")
+
+    def __init__(self) -> None:
+        self.calls, self.tick, self.seen = 0, -1.0, 0.0
 
 
-def set_label(node, label):
-    node.label = str(label)
+class _Clock:
+    """Counts rule runs across one graph, so the order in which they ran can be checked."""
 
+    __slots__ = ("now",)
 
-def node_from(a, b, data, label):
-    """A node computed from a (and b unless None), without a backward rule of its own."""
-    return type(a)(data, (a,) if b is None else (a, b), "f", label)
-
-
-def linear_node(a, b, sa, sb, data, label, clock):
-    """A node made from a (and b) whose local derivatives are the numbers sa (and sb).
-
-    Its rule counts its runs (calls), notes when it ran (tick, read from clock.data, which it
-    then advances) and the gradient it found (seen), and adds sa * grad to a, sb * grad to b.
-    """
-    out = node_from(a, b, data, label)
-    out.calls, out.tick, out.seen = 0, -1.0, 0.0
-
-    def rule():
-        out.calls += 1
-        out.tick = clock.data
-        clock.data = clock.data + 1.0
-        out.seen = out.grad
-        a.grad += sa * out.grad
-        if b is not None:
-            b.grad += sb * out.grad
-
-    out._backward = rule
-    return out
-
-
-def reference_backward(kind, a, b, n, out):
-    """The correct rule of one operation."""
-    g = out.grad
-    if kind == "add":
-        a.grad += g
-        b.grad += g
-    elif kind == "mul":
-        da, db = b.data * g, a.data * g
-        a.grad += da
-        b.grad += db
-    elif kind == "pow":
-        a.grad += n * a.data ** (n - 1) * g
-    elif kind == "exp":
-        a.grad += out.data * g
-    elif kind == "tanh":
-        a.grad += (1.0 - out.data ** 2) * g
-    elif kind == "relu":
-        a.grad += g if a.data > 0 else 0.0
-    else:
-        raise ValueError(kind)
-
-
-def use_reference_rule(kind, a, b, n, out):
-    out._backward = lambda: reference_backward(kind, a, b, n, out)
-'''
-
-_HELPER_NAMES = ("set_grad", "set_label", "node_from", "linear_node", "reference_backward",
-                 "use_reference_rule")
+    def __init__(self) -> None:
+        self.now = 0.0
 
 
 class _Helpers:
-    """The helpers of ``_HELPER_CODE``, defined in the learner's process."""
+    """Set numbers on the learner's nodes, build nodes whose rules are known, apply correct rules.
+
+    All of it runs in the check's process. A rule set on a node (``node._backward = rule``) is a
+    function of the check: the learner's process gets a callback, and when the learner's code
+    runs it, it runs here, reading and adding gradients through the learner's nodes. No correct
+    rule is ever defined in the learner's process.
+    """
 
     def __init__(self, learner: Learner) -> None:
-        for name in _HELPER_NAMES:
-            source = f"(lambda ns: (exec({_HELPER_CODE!r}, ns), ns[{name!r}])[1])({{}})"
-            setattr(self, name, learner.function(source))
+        self._learner = learner
+        self._value: Any = None  # the learner's Value class, looked up once
+
+    @staticmethod
+    def set_grad(node: Any, g: float) -> None:
+        node.grad = float(g)
+
+    @staticmethod
+    def set_label(node: Any, label: str) -> None:
+        node.label = str(label)
+
+    def linear_node(self, a: Any, b: Any, sa: float, sb: float, data: float, label: str,
+                    clock: _Clock) -> tuple[Any, _Linear]:
+        """A node made from a (and b) whose local derivatives are the numbers sa (and sb).
+
+        Its rule counts its runs, notes when it ran (clock) and the gradient it found, and adds
+        sa * grad to a, sb * grad to b. Returns the node and that record.
+        """
+        if self._value is None:
+            self._value = self._learner.Value
+        out = _call("Value", self._value, data, (a,) if b is None else (a, b), "f", label)
+        seen = _Linear()
+
+        def rule() -> None:
+            seen.calls += 1
+            seen.tick = clock.now
+            clock.now += 1.0
+            g = out.grad
+            seen.seen = g
+            a.grad += sa * g
+            if b is not None:
+                b.grad += sb * g
+
+        out._backward = rule
+        return out, seen
+
+    @staticmethod
+    def reference_backward(kind: str, a: Any, b: Any, n: float | None, out: Any) -> None:
+        """The correct rule of one operation."""
+        g = out.grad
+        if kind == "add":
+            a.grad += g
+            b.grad += g
+        elif kind == "mul":
+            da, db = b.data * g, a.data * g
+            a.grad += da
+            b.grad += db
+        elif kind == "pow":
+            a.grad += n * a.data ** (n - 1) * g
+        elif kind == "exp":
+            a.grad += out.data * g
+        elif kind == "tanh":
+            a.grad += (1.0 - out.data**2) * g
+        elif kind == "relu":
+            a.grad += g if a.data > 0 else 0.0
+        else:
+            raise ValueError(kind)
+
+    def use_reference_rule(self, kind: str, a: Any, b: Any, n: float | None, out: Any) -> None:
+        reference = self.reference_backward
+        out._backward = lambda: reference(kind, a, b, n, out)
 
 
 def _call(where: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -626,20 +641,22 @@ def backward_relu_in_graphs(learner: Learner) -> None:
 
 # ----------------------------------------------------------------------------- graphs of known nodes
 class _Graph:
-    """A graph built in the learner's process from leaves and linear nodes, known to the check.
+    """A graph of the learner's Values, leaves and linear nodes, known to the check.
 
     ``labels[k]``: node k's label; ``inputs[k]``: ((child, slope), ...) for interior nodes, () for
-    leaves; ``root``: the index of the root; ``reachable``: the nodes below the root.
+    leaves; ``seen[k]``: what node k's rule saw (None for leaves); ``root``: the index of the
+    root; ``reachable``: the nodes below the root.
     """
 
     def __init__(self, learner: Learner, helpers: _Helpers, seed: int, n_leaves: int,
                  n_nodes: int, detached: bool = True, chain: int = 0,
                  prefix: str = "n") -> None:
         rng = np.random.default_rng(seed)
-        self.clock = _call("Value", learner.Value, 0.0)
+        self.clock = _Clock()
         self.labels: list[str] = []
         self.inputs: list[tuple] = []
         self.nodes: list[Any] = []
+        self.seen: list[_Linear | None] = []  # what the rule of each interior node saw
         for k in range(n_leaves):
             self._add_leaf(learner, f"{prefix}{k}")
         used: set[int] = set()
@@ -667,15 +684,17 @@ class _Graph:
 
     def _add_leaf(self, learner: Learner, label: str) -> None:
         self.nodes.append(_call("Value", learner.Value, 0.5 + len(self.nodes), (), "", label))
+        self.seen.append(None)
         self.labels.append(label)
         self.inputs.append(())
 
     def _add_node(self, helpers: _Helpers, a: int, b: int | None, sa: float, sb: float,
                   prefix: str) -> None:
         label = f"{prefix}{len(self.nodes)}"
-        node = helpers.linear_node(self.nodes[a], None if b is None else self.nodes[b], sa, sb,
-                                   float(len(self.nodes)), label, self.clock)
+        node, seen = helpers.linear_node(self.nodes[a], None if b is None else self.nodes[b], sa,
+                                         sb, float(len(self.nodes)), label, self.clock)
         self.nodes.append(node)
+        self.seen.append(seen)
         self.labels.append(label)
         self.inputs.append(((a, sa),) if b is None else ((a, sa), (b, sb)))
 
@@ -832,7 +851,7 @@ def backward_pass_seed(learner: Learner) -> None:
     for seed, leaves, size in ((411, 2, 3), (412, 3, 7)):
         graph = _Graph(learner, helpers, seed, leaves, size, detached=False)
         _run_backward(learner, graph.nodes[graph.root])
-        root = graph.nodes[graph.root]
+        root = graph.seen[graph.root] or _Linear()  # the root of these graphs is never a leaf
         calls, seen = _num(root.calls, "calls"), _num(root.seen, "seen")
         if calls == 0:
             raise CheckError("backward_pass: the root's rule never ran\n  hint: run "
@@ -876,10 +895,10 @@ def backward_pass_order(learner: Learner) -> None:
         graph = _Graph(learner, helpers, seed, leaves, size, chain=chain)
         _run_backward(learner, graph.nodes[graph.root])
         calls, ticks = {}, {}
-        for k, node in enumerate(graph.nodes):
-            if graph.inputs[k]:
-                calls[k] = _num(node.calls, "calls")
-                ticks[k] = _num(node.tick, "tick")
+        for k, seen in enumerate(graph.seen):
+            if graph.inputs[k] and seen is not None:
+                calls[k] = _num(seen.calls, "calls")
+                ticks[k] = _num(seen.tick, "tick")
         problem = _order_failure(graph, ticks, calls)
         if problem:
             raise CheckError(f"backward_pass on a graph of {len(graph.reachable)} nodes: "
@@ -928,8 +947,8 @@ def backward_pass_accumulates(learner: Learner) -> None:
         rng = np.random.default_rng(seed + 1)
         a, b = first.nodes[0], first.nodes[1]
         sa, sb = (float(v) for v in rng.uniform(0.5, 2.0, 2))
-        mid = helpers.linear_node(a, b, sa, -sb, 0.0, "q0", first.clock)
-        top = helpers.linear_node(mid, a, 1.5, 0.75, 0.0, "q1", first.clock)
+        mid, _ = helpers.linear_node(a, b, sa, -sb, 0.0, "q0", first.clock)
+        top, _ = helpers.linear_node(mid, a, 1.5, 0.75, 0.0, "q1", first.clock)
         second_grads = {"a": 1.5 * sa + 0.75, "b": -1.5 * sb}
         _run_backward(learner, first.nodes[first.root])
         _run_backward(learner, top)

@@ -27,10 +27,6 @@ __all__: list[str] = []  # checks register themselves; nothing here is for impor
 
 ASSIGNMENT = "06-activations"
 
-# Call the learner's function with numpy's floating-point errors set as given, in the learner's
-# own process: overflow can only be seen where it happens.
-_UNDER_ERRSTATE = "lambda f, mode, *args: np.errstate(over=mode, invalid=mode)(f)(*args)"
-
 Slips = list[tuple[str, np.ndarray]]
 
 
@@ -82,7 +78,8 @@ def _forward(
     ``inputs_unchanged``, x must be as it was after the call.
     """
     arg = x.copy()
-    result = learner.function(_UNDER_ERRSTATE)(getattr(learner, fn), errstate, arg, *extra)
+    # numpy's error state is set in the learner's own process: overflow is seen only where it happens
+    result = learner.neutral("under_errstate")(getattr(learner, fn), errstate, arg, *extra)
     if inputs_unchanged and (arg.shape != x.shape or not np.array_equal(arg, x)):
         raise CheckError(
             f"{fn} changed its input x in place ({_case(x)})\n  hint: build a new array "

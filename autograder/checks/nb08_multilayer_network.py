@@ -6,8 +6,9 @@ Dimension legend: N batch, D in, H hidden, C classes.
 
 ``two_layer_loss`` is compared with the same network composed here from :mod:`bplib` pieces,
 and each of its gradients with the numerical gradient of that reference. ``gradient_descent`` is
-run on loss functions the check provides (built in the learner's process with
-``learner.function``), so it is graded independently of the learner's own network.
+run on loss functions the check provides (``learner.function``: defined and run in the check's
+process, the learner's code calls them back), so it is graded independently of the learner's own
+network.
 """
 
 from __future__ import annotations
@@ -234,8 +235,9 @@ def two_layer_loss_db1(learner: Learner) -> None:
 
 
 # ----------------------------------------------------------------------------- gradient_descent
-# Loss functions handed to the learner's gradient_descent, built in the learner's process from
-# this source (a lambda: ``learner.function`` evaluates one expression).
+# Loss functions handed to the learner's gradient_descent, defined from this source in the check's
+# process (a lambda: ``learner.function`` evaluates one expression); the learner's code gets
+# callbacks to them, never the functions.
 _HALF_SQUARES = """(lambda X, y, p: (
     0.5 * sum(float(np.sum(v ** 2)) for v in p.values()),
     {k: np.array(v, dtype=np.float64) for k, v in p.items()},
@@ -290,7 +292,7 @@ def _init(d: int, h: int, c: int, seed: int) -> Params:
 
 
 def _descent_cases(learner: Learner) -> list[tuple[str, Any, Callable, Any, Any, Params, float]]:
-    """(case, learner-side loss handle, check-side loss, X, y, start params, learning rate)."""
+    """(case, loss passed to the learner, check-side loss, X, y, start params, learning rate)."""
     X, y, params = _problem(811, 6, 3, 5, 3)
     return [
         ("half_squares with keys W and b", learner.function(_HALF_SQUARES), _half_squares, None,

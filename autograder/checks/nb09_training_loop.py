@@ -2,10 +2,11 @@
 
 Dimension legend: N examples, D features, B batch size, S = ceil(N / B) steps per epoch.
 
-The learner's loss functions and random generators are made in the learner's process from the
-sources below (``learner.function``), so these checks pass only numbers, arrays, dicts and
-those handles. The reference loop runs the same loss source here, so a correct loop agrees with
-it to rounding.
+The loss functions handed to the learner's ``train`` are defined here from the sources below
+(``learner.function``) and reach the learner's code as callbacks: they run in this process. The
+reference loop runs the same functions, so a correct loop agrees with it to rounding. Only the
+random generators (``learner.neutral("rng")``) are made in the learner's process, where its code
+draws from them.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ __all__: list[str] = []
 
 NB = "09-training-loop"
 
-_RNG = "lambda seed: np.random.default_rng(seed)"
-_AS_LIST = "lambda batches: [tuple(pair) for pair in batches]"
 # Least squares on one output: loss 0.5 * mean(r**2) with r = X w + b - y; params w (D,), b (1,).
 _LINREG = (
     "lambda params, X, y: (lambda r: (0.5 * float(np.mean(r ** 2)), "
@@ -81,7 +80,7 @@ def _batches(learner: Learner, X: np.ndarray, y: np.ndarray, B: int, rng: Any,
             raise CheckError(f"{where}: iterate_minibatches returned None: is a `return` missing?")
         if not isinstance(out, list | tuple):  # a generator: list it where it lives
             try:
-                out = learner.function(_AS_LIST)(out)
+                out = learner.neutral("pairs")(out)
             except CheckError:
                 raise
             except Exception as exc:
@@ -122,7 +121,7 @@ def _expected_sizes(n: int, B: int) -> list[int]:
 def _check_cover(learner: Learner, n: int, B: int, seed: int) -> None:
     X, y = _id_data(n)
     where = f"iterate_minibatches with N = {n}, batch_size = {B}"
-    batches = _batches(learner, X, y, B, learner.function(_RNG)(seed), where)
+    batches = _batches(learner, X, y, B, learner.neutral("rng")(seed), where)
     sizes = [len(xb) for xb, _ in batches]
     want = _expected_sizes(n, B)
     if sizes != want:
@@ -162,7 +161,7 @@ def _check_pairs(learner: Learner, n: int, B: int, seed: int, y_kind: str) -> No
     X, y = _id_data(n, y_kind)
     X_before, y_before = X.copy(), y.copy()
     where = f"iterate_minibatches with N = {n}, batch_size = {B} and y of shape {y.shape}"
-    batches = _batches(learner, X, y, B, learner.function(_RNG)(seed), where)
+    batches = _batches(learner, X, y, B, learner.neutral("rng")(seed), where)
     if not (np.array_equal(X, X_before) and np.array_equal(y, y_before)):
         raise CheckError(
             f"{where}: the call changed the X or y it was given\n  hint: leave the caller's data "
@@ -205,7 +204,7 @@ def iterate_minibatches_shuffle(learner: Learner) -> None:
     for n, B, seed in ((10, 3, 0), (13, 4, 1), (30, 8, 42)):
         X, y = _id_data(n)
         where = f"iterate_minibatches with N = {n}, batch_size = {B}, rng = default_rng({seed})"
-        rng = learner.function(_RNG)(seed)
+        rng = learner.neutral("rng")(seed)
         reference = np.random.default_rng(seed)
         for call in (1, 2):
             order = _order(_batches(learner, X, y, B, rng, where))
@@ -240,7 +239,7 @@ def iterate_minibatches_edge(learner: Learner) -> None:
                        (4, 1, "online, batch_size = 1")):
         X, y = _id_data(n)
         where = f"iterate_minibatches with N = {n} ({name})"
-        batches = _batches(learner, X, y, B, learner.function(_RNG)(n + B), where)
+        batches = _batches(learner, X, y, B, learner.neutral("rng")(n + B), where)
         sizes = [len(xb) for xb, _ in batches]
         want = _expected_sizes(n, min(B, n))
         if sizes != want:
