@@ -11,8 +11,36 @@ chooses what it holds), and its gradients are compared with bplib's for the same
 
 The accuracy cells train the learner's network once, ``train_digits(X_train, y_train,
 seed=GRADING_SEED)`` on the notebook's split (``load_digits()``, ``train_test_split(X, y,
-seed=0)``), label the 359 test digits with the learner's ``predict`` and count the right labels
-here. The three threshold cells share that one training (see :func:`_digits_accuracy`).
+seed=0)``), and count here how many of the *graded digits* the learner's ``predict`` labels
+right. The three threshold cells share that one training and one draw (see
+:func:`_digits_accuracy`).
+
+What the accuracy measures, and why. The 359 test digits and their labels are public: a
+``predict`` that looks them up (a table keyed on each image's bytes, the label of the nearest
+public test image, the labels in the order of the test images) would read every one without
+having learned anything. So the graded digits are not the public ones: :func:`graded_digits`
+moves every test digit by each of the recipe's four one-pixel moves (what the notebook's shifted
+copies teach), scales its ink by a random factor in [0.9, 1.1], adds Gaussian noise of standard
+deviation 0.03, clips to [0, 1] and shuffles the 1,436 digits. The factors, the noise and the
+order are drawn at every grading from a generator seeded by the operating system in the process
+that runs the check (outside the kernel: the grader, which sends the learner nothing but the
+graded images). No graded image equals a public one, and its position tells nothing.
+
+Thresholds (calibrated over 16 training seeds x 16 draws of the graded digits, 256 runs): the
+reference reads 95.9-97.6% of the graded digits (median 96.7%; with the grading seed 96.5-97.1%),
+and 97.8% or more of the public test digits (median 98.3%). The cells keep their grade ids, named after the old
+thresholds on the public digits, and ask for 85% (``test_accuracy_90``), 90%
+(``test_accuracy_95``) and 94% (``test_accuracy_97``): the top one 1.9 points (27 digits) below
+the reference's worst run. Memorizing the public test set reads about 60% of the graded digits
+(nearest public test image) or 10% (exact lookup, order), and loses every cell. So does a network
+trained without the shifted copies (97% of the public digits, 45% of the moved ones), unavoidably:
+the nearest public test image reads moved digits better than such a network does, so no move
+fails the one and passes the other. The notebook says so (section 5's table, and the markdown
+above the accuracy cells).
+
+What this does not stop: a learner who memorizes the public test images together with their
+moved copies (a nearest-neighbour lookup over them, or training on them) still passes, since the
+grader only has the public digits to transform. The notebook forbids it, and no check sees it.
 
 Cascades, by design: the capstone's network runs on the learner's own parts, so a part that
 breaks training also costs the accuracy cells, and ``network_loss`` and ``predict`` call the
@@ -24,6 +52,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import secrets
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -753,6 +782,16 @@ def predict_labels(learner: Learner) -> None:
 
 
 # ----------------------------------------------------------------------------- accuracy
+# The graded digits: every public test digit moved by each of the recipe's four one-pixel moves,
+# its ink scaled by a factor drawn from [1 - INK, 1 + INK], faint noise (standard deviation NOISE)
+# added and the pixels clipped to [0, 1]; 4 x 359 = 1,436 digits in an order drawn at random.
+MOVES = ((1, 0), (-1, 0), (0, 1), (0, -1))
+INK, NOISE = 0.1, 0.03
+# What each threshold cell asks of the graded accuracy. The grade ids keep the names of the
+# thresholds on the untouched test digits (90/95/97%), so that released notebooks stay valid.
+THRESHOLDS = {"test_accuracy_90": 0.85, "test_accuracy_95": 0.90, "test_accuracy_97": 0.94}
+GRADED_DIGITS = f"the {len(MOVES)} × 359 test digits moved by one pixel"
+
 # One training serves the three threshold cells. The entry holds strong references to what
 # identifies the learner's functions, so that no later learner's objects can reuse their ids.
 _LAST: list[tuple[tuple[Any, ...], Any]] = []
@@ -767,24 +806,48 @@ def _identity(fn: Any) -> tuple[Any, ...] | None:
     return (inner,) if inner is not None else None
 
 
-def _train_and_count(learner: Learner) -> tuple[float, int, int]:
+def _grading_rng() -> np.random.Generator:
+    """A generator seeded afresh from the operating system at every grading, in this process."""
+    return np.random.default_rng(secrets.randbits(128))
+
+
+def graded_digits(X: np.ndarray, y: np.ndarray, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) the accuracy is graded on: ``X`` moved by each of :data:`MOVES`, ink
+    scaled, noise added, clipped to [0, 1], shuffled; no image equals one of ``X`` byte for byte,
+    and the rows' order says nothing about which digit of ``X`` each one came from."""
+    moved = np.concatenate([_shift_reference(X, dy, dx) for dy, dx in MOVES])
+    labels = np.tile(y, len(MOVES))
+    ink = rng.uniform(1.0 - INK, 1.0 + INK, (len(moved), 1))
+    images = np.clip(moved * ink + NOISE * rng.standard_normal(moved.shape), 0.0, 1.0)
+    order = rng.permutation(len(images))
+    return images[order], labels[order]
+
+
+def _train_and_count(learner: Learner) -> tuple[float, int, int, float]:
+    """(accuracy, right, N) on the graded digits, and the accuracy on the untouched test digits
+    (shown in the hint only)."""
     X, y = load_digits()
     X_train, X_test, y_train, y_test = train_test_split(X, y, seed=0)
+    images, labels = graded_digits(X_test, y_test, _grading_rng())
     call = f"train_digits(X_train, y_train, seed={GRADING_SEED})"
     with _quiet():
         params = learner.train_digits(X_train.copy(), y_train.copy(), GRADING_SEED)
     if params is None:
         raise CheckError(f"{call} returned None: is a `return params` missing?")
     with _quiet():
-        labels = learner.predict(params, X_test.copy())
-    got = _labels(labels, len(y_test), f"predict(params, X_test) after {call}")
-    right = int(np.sum(got == y_test))
-    return right / len(y_test), right, len(y_test)
+        got = _labels(learner.predict(params, images), len(labels),
+                      f"predict(params, X) on {GRADED_DIGITS}, after {call}")
+    right = int(np.sum(got == labels))
+    with _quiet():
+        untouched = _labels(learner.predict(params, X_test.copy()), len(y_test),
+                            f"predict(params, X_test) after {call}")
+    return right / len(labels), right, len(labels), float(np.mean(untouched == y_test))
 
 
-def _digits_accuracy(learner: Learner) -> tuple[float, int, int]:
-    """(accuracy, right, N) of the learner's network on the test digits, trained once per learner
-    (the same failure is re-raised for every threshold cell)."""
+def _digits_accuracy(learner: Learner) -> tuple[float, int, int, float]:
+    """What :func:`_train_and_count` says, once per learner: one training and one draw of the
+    graded digits serve the three threshold cells (the same failure is re-raised for each)."""
     key = (_identity(learner.train_digits), _identity(learner.predict))
     cacheable = None not in key
     if cacheable and _LAST and len(_LAST[0][0]) == len(key) and all(
@@ -802,15 +865,21 @@ def _digits_accuracy(learner: Learner) -> tuple[float, int, int]:
     return outcome
 
 
-def _accuracy_at_least(learner: Learner, threshold: float) -> None:
-    accuracy, right, n = _digits_accuracy(learner)
+def _accuracy_at_least(learner: Learner, grade_id: str) -> None:
+    threshold = THRESHOLDS[grade_id]
+    accuracy, right, n, untouched = _digits_accuracy(learner)
     if accuracy >= threshold:
         return
-    if accuracy < 0.2:
+    if accuracy < 0.2 and untouched < 0.2:
         hint = ("that is what guessing gets (10%): the network did not learn. Run the checks "
                 "of sections 2 and 4, make sure every parameter gets its Adam update, and that "
                 "predict standardizes X with the training mean and std")
-    elif accuracy < 0.9:
+    elif untouched - accuracy > 0.1:
+        hint = ("your network reads the test digits where they are, not moved by one pixel: "
+                "train it on the five shifted copies of every training image (section 5, with "
+                "your shift_images); a network trained on the images as they are reads only "
+                "about half of the moved ones")
+    elif accuracy < threshold - 0.1:
         hint = ("it learns, but badly: is the learning rate too large for Adam (try 1e-3 to "
                 "2e-3)? does predict use the same standardization as training?")
     else:
@@ -818,22 +887,27 @@ def _accuracy_at_least(learner: Learner, threshold: float) -> None:
                 "hidden units, the five shifted copies of every training image, 20 epochs of "
                 "Adam with learning rate 2e-3 and batches of 64")
     raise CheckError(
-        f"train_digits(X_train, y_train, seed={GRADING_SEED}), then predict(params, X_test): "
-        f"{right} of {n} test digits right, {accuracy:.1%}; this part needs {threshold:.0%}"
-        f"\n  hint: {hint}"
+        f"train_digits(X_train, y_train, seed={GRADING_SEED}), then predict(params, X) on "
+        f"{GRADED_DIGITS} (up, down, left and right), with their ink scaled by up to "
+        f"±{INK:.0%} and faint noise added, drawn afresh at every grading: {right} of {n} "
+        f"right, {accuracy:.1%}; this part needs {threshold:.0%} (on the 359 test digits as "
+        f"they are, unmoved: {untouched:.1%})\n  hint: {hint}"
     )
 
 
 @check(NB, "test_accuracy_90", timeout=120)
 def accuracy_90(learner: Learner) -> None:
-    _accuracy_at_least(learner, 0.90)
+    """85% of the graded (moved) digits."""
+    _accuracy_at_least(learner, "test_accuracy_90")
 
 
 @check(NB, "test_accuracy_95", timeout=120)
 def accuracy_95(learner: Learner) -> None:
-    _accuracy_at_least(learner, 0.95)
+    """90% of the graded (moved) digits."""
+    _accuracy_at_least(learner, "test_accuracy_95")
 
 
 @check(NB, "test_accuracy_97", timeout=120)
 def accuracy_97(learner: Learner) -> None:
-    _accuracy_at_least(learner, 0.97)
+    """94% of the graded (moved) digits."""
+    _accuracy_at_least(learner, "test_accuracy_97")
