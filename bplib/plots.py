@@ -118,6 +118,8 @@ def plot_decision_boundary(
                edgecolors="k", linewidths=0.5, s=20)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
+    if not ax.get_title():  # the caller's own title, set before, wins; one set after replaces it
+        ax.set_title("decision regions and the data")
     return ax
 
 
@@ -264,6 +266,8 @@ def plot_error_vs_step(
     ax.set_yscale("log")
     ax.set_xlabel("step size h")
     ax.set_ylabel("absolute error")
+    if not ax.get_title():
+        ax.set_title("error of the finite difference against its step h")
     if labels is not None:
         ax.legend()
     return ax
@@ -316,6 +320,9 @@ def plot_gradient_magnitudes(
         ax.set_ylim(positive.min() / 3, positive.max() * 3)
     ax.set_ylabel({"mean_abs": "mean |gradient|", "norm": "gradient norm",
                    "max_abs": "max |gradient|"}[stat])
+    ax.set_xlabel("layer (input side first)")
+    if not ax.get_title():
+        ax.set_title("gradient size per layer")
     return ax
 
 
