@@ -81,7 +81,14 @@ try:
     outcome = {"kind": "no failure"}
 except (LearnerCrash, SandboxFailure) as exc:
     outcome = {"kind": exc.kind, "detail": str(exc)[:300], "alive": box.alive}
-outcome["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM is this process's own high-water mark; ru_maxrss would start from the parent's
+# size when it forked (Linux keeps it across exec), i.e. from pytest's, not the grader's.
+try:
+    with open("/proc/self/status") as status:
+        hwm = [line.split()[1] for line in status if line.startswith("VmHWM:")]
+    outcome["peak_mb"] = int(hwm[0]) / 1024
+except (OSError, IndexError):
+    outcome["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 box.close()
 print(json.dumps(outcome))
 '''
