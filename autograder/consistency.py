@@ -32,11 +32,12 @@ from typing import Any
 
 from nbformat import NotebookNode, from_dict
 
+from .settings import grading
+
 __all__ = ["Reconciliation", "reconcile_cells", "recorded_tampering"]
 
 _FLAGS = ("grade", "solution", "locked", "task")
 _DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
-_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 
 
 @dataclass
@@ -107,13 +108,14 @@ class _Source:
 
 def _source_cells(source_nb: NotebookNode) -> dict[str, _Source]:
     cells: dict[str, _Source] = {}
+    marks = grading()
     for cell in source_nb.cells:
         meta = _nbgrader(cell)
         gid = meta.get("grade_id")
         if not isinstance(gid, str) or not any(meta.get(k) for k in _FLAGS) or gid in cells:
             continue
-        text = _without(_text(cell.source), "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-        text = _without(text, "### BEGIN SOLUTION", "### END SOLUTION", list(_STUB))
+        text = _without(_text(cell.source), marks.begin_hidden_tests, marks.end_hidden_tests)
+        text = _without(text, marks.begin_solution, marks.end_solution, marks.stub_lines)
         kind = _kind(cell)
         names = set(_DEFINES.findall(_text(cell.source))) if kind == "answer" else set()
         cells[gid] = _Source(gid, cell, kind, _normal(text), names)

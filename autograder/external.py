@@ -20,11 +20,11 @@ from typing import Any
 import nbformat
 from nbformat.notebooknode import from_dict
 from nbgrader.preprocessors import Execute
-from traitlets import Float, Unicode
+from traitlets import Float, Unicode, default
 
-from .checks import checks_for, load_checks
 from .consistency import reconcile_cells
-from .settings import SOLUTIONS
+from .framework import checks_for, load_checks
+from .settings import SOLUTIONS, grading
 from .verdict import external_verdicts
 
 __all__ = ["ExternalVerdicts"]
@@ -44,9 +44,14 @@ class ExternalVerdicts(Execute):
     """nbgrader's ``Execute``, unless the assignment has checks: then verdicts from outside."""
 
     source_directory = Unicode(str(SOLUTIONS), help="the source notebooks (trusted)").tag(config=True)
-    call_timeout = Float(30.0, help="seconds a single call into the learner's code may take").tag(
-        config=True
-    )
+    call_timeout = Float(
+        help="seconds a single call into the learner's code may take (default: "
+        "GradingSettings.call_timeout)"
+    ).tag(config=True)
+
+    @default("call_timeout")
+    def _call_timeout_default(self) -> float:
+        return grading(self.config).call_timeout
 
     def preprocess(self, nb: Any, resources: dict[str, Any] | None = None, km: Any = None) -> Any:
         resources = resources if resources is not None else {}
@@ -75,7 +80,7 @@ class ExternalVerdicts(Execute):
                 str(assignment),
                 source,
                 submitted,
-                start_timeout=float(self.timeout or 60),
+                start_timeout=float(self.timeout or grading(self.config).cell_timeout),
                 call_timeout=self.call_timeout,
                 check_tampering=original is not None,
             )

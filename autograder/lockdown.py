@@ -328,7 +328,7 @@ def _install_seccomp() -> None:
 
 
 def lock_down(
-    memory_bytes: int = 8 * 1024**3,
+    memory_bytes: int | None = None,
     *,
     keep_fds: tuple[int, ...] = (),
     isolation: Isolation | None = None,
@@ -339,8 +339,13 @@ def lock_down(
     Call it after every module the learner's code may need is imported: afterwards nothing can
     be opened, not even a module file. ``keep_fds`` (the protocol's pipe ends) stay open; every
     other descriptor is closed. ``uid`` is the unprivileged id to take when running as root
-    (default: one of its own, derived from the parent's pid).
+    (default: one of its own, derived from the parent's pid). ``memory_bytes``: the address
+    space cap (default :attr:`autograder.settings.GradingSettings.memory_bytes`).
     """
+    if memory_bytes is None:
+        from .settings import grading
+
+        memory_bytes = grading().memory_bytes
     iso = isolation if isolation is not None else Isolation()
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no writing to regular files
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)

@@ -18,6 +18,8 @@ import re
 
 from nbformat import NotebookNode, from_dict
 
+from .settings import grading
+
 __all__ = [
     "fill_answers",
     "normalize_notebook",
@@ -32,7 +34,7 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 # Released lines come from the source's public lines, nbgrader's stub, or other files copied from
 # the assignment folder; lines this short could match in those by chance and prove nothing.
 _MIN_SECRET_LEN = 8
-_STUB_LINES = {"# YOUR CODE HERE", "raise NotImplementedError()", "YOUR ANSWER HERE"}
+_TEXT_STUB = "YOUR ANSWER HERE"  # nbgrader's stub of a written answer
 
 
 def _nbgrader_meta(meta: dict, cell_type: str, where: str) -> dict | None:
@@ -121,29 +123,32 @@ def secret_lines(nb: NotebookNode) -> set[str]:
     Very short lines and nbgrader's stub lines are left out: they prove nothing.
     """
     secret, public = set(), set()
+    marks = grading()
+    stub_lines = {*marks.stub_lines, _TEXT_STUB}
     for cell in nb.cells:
         rest = cell.source
         for begin, end in (
-            ("### BEGIN SOLUTION", "### END SOLUTION"),
-            ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
+            (marks.begin_solution, marks.end_solution),
+            (marks.begin_hidden_tests, marks.end_hidden_tests),
         ):
             inside, outside = _regions(rest, begin, end)
             secret.update(line.strip() for line in inside)
             rest = "\n".join(outside)
         public.update(line.strip() for line in rest.splitlines())
-    return {line for line in secret - public - _STUB_LINES if len(line) >= _MIN_SECRET_LEN}
+    return {line for line in secret - public - stub_lines if len(line) >= _MIN_SECRET_LEN}
 
 
 def reference_answers(nb: NotebookNode) -> dict[str, str]:
     """grade_id -> the reference code of each answer cell (solution markers removed)."""
     answers = {}
+    marks = grading()
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("solution") and not meta.get("grade"):
             lines = [
                 line
                 for line in cell.source.splitlines()
-                if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+                if marks.begin_solution not in line and marks.end_solution not in line
             ]
             answers[meta["grade_id"]] = "\n".join(lines)
     return answers

@@ -18,11 +18,11 @@ from typing import Any
 import nbformat
 from nbconvert.preprocessors import Preprocessor
 from nbformat.notebooknode import NotebookNode, from_dict
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Integer, Unicode, default
 
 from .consistency import reconcile_cells
 from .explain import cap_bytes, explain_notebook, is_test_cell
-from .settings import SOLUTIONS
+from .settings import SOLUTIONS, grading
 
 __all__ = ["LimitOutputBytes", "ReconcileCells", "RedactFeedback", "summary_markdown"]
 
@@ -61,8 +61,20 @@ class LimitOutputBytes(Preprocessor):
     enabled = Bool(True, help="nbconvert preprocessors are off by default; this one is on").tag(
         config=True
     )
-    max_bytes = Integer(64_000, help="bytes kept per text output").tag(config=True)
-    max_image_bytes = Integer(2_000_000, help="bytes kept per image (base64)").tag(config=True)
+    max_bytes = Integer(
+        help="bytes kept per text output (default: GradingSettings.max_output_bytes)"
+    ).tag(config=True)
+    max_image_bytes = Integer(
+        help="bytes kept per image, base64 (default: GradingSettings.max_image_bytes)"
+    ).tag(config=True)
+
+    @default("max_bytes")
+    def _max_bytes_default(self) -> int:
+        return grading(self.config).max_output_bytes
+
+    @default("max_image_bytes")
+    def _max_image_bytes_default(self) -> int:
+        return grading(self.config).max_image_bytes
 
     def preprocess_cell(self, cell, resources, index):  # noqa: D102 (nbconvert API)
         if cell.cell_type != "code":

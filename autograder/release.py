@@ -25,7 +25,7 @@ import nbformat
 
 from .gradebook import Workspace, _api, failure_reason
 from .normalize import normalize_notebook, secret_lines
-from .settings import COURSE, SOLUTIONS
+from .settings import COURSE, SOLUTIONS, grading
 
 __all__ = ["assignments", "find_leaks", "generate", "main", "normalize_sources", "release_diff"]
 
@@ -118,11 +118,15 @@ def find_leaks(source: Path, course: Path) -> list[str]:
                 pass
         lines = {line.strip() for line in text.splitlines()}
         leaks += [f"{rel}: {line!r} (from {secrets[line]})" for line in lines if line in secrets]
-        leaks += [f"{rel}: marker {m!r}" for m in _MARKERS if m in text]
+        leaks += [f"{rel}: marker {m!r}" for m in _markers() if m in text]
     return sorted(leaks)
 
 
-_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+def _markers() -> list[str]:
+    """The region markers without their comment sign: a leak shows them however commented."""
+    marks = grading()
+    return [m.lstrip("#").strip() for m in (marks.begin_solution, marks.end_solution,
+                                             marks.begin_hidden_tests, marks.end_hidden_tests)]
 
 
 def _sync(generated: Path, course: Path, names: Sequence[str] | None) -> None:

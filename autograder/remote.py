@@ -32,12 +32,12 @@ import numpy as np
 
 from bplib.gradcheck import CheckError
 
-from .checks import HELPER_GLOBALS, LearnerError
+from .framework.learner import LearnerError, helper
 from .neutral import NEUTRAL
 from .sandbox import MAX_CALLBACK_NESTING, RemoteError, Sandbox, SandboxFailure
 from .wire import CallbackRef, Handle, WireError, decode, encode
 
-__all__ = ["LearnerCrash", "RemoteLearner", "RemoteObject"]
+__all__ = ["LearnerCrash", "RemoteLearner", "RemoteObject", "identity"]
 
 
 class LearnerCrash(CheckError):
@@ -75,7 +75,7 @@ class RemoteLearner:
 
     def function(self, source: str) -> Callable[..., Any]:
         """The check's helper from its own source, defined HERE; the learner gets a callback."""
-        return eval(source, dict(HELPER_GLOBALS))  # the check's own source, never the learner's
+        return helper(source)
 
     def neutral(self, name: str) -> Any:
         """One of :data:`autograder.neutral.NEUTRAL`, in the learner's process."""
@@ -96,6 +96,11 @@ class RemoteObject:
 
     def __repr__(self) -> str:
         return f"<learner's {self._handle.type_name} from {self._where}>"
+
+    @property
+    def learner_type(self) -> str:
+        """The class name of the object in the learner's process (``"Value"``)."""
+        return self._handle.type_name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         peer = _Peer.of(self._sandbox)
@@ -160,6 +165,20 @@ class RemoteObject:
     def __pow__(self, o: Any) -> Any: return self._operator("pow", self, o)  # noqa: E704
     def __matmul__(self, o: Any) -> Any: return self._operator("matmul", self, o)  # noqa: E704
     def __neg__(self) -> Any: return self._operator("neg", self)  # noqa: E704
+
+
+def identity(obj: Any) -> tuple[Any, ...]:
+    """What identifies an object the learner made, compared with ``==``, wherever it lives.
+
+    Through a sandbox, the same object reached twice (two lookups of one function) gives two
+    proxies with equal identities: (the sandbox, the object's handle there). In the kernel it
+    is the object itself (unwrapped from the check's error-reporting wrapper). The tuple holds
+    strong references, so no later object can take over an identity that is kept. Checks use
+    this instead of a proxy's private attributes.
+    """
+    if isinstance(obj, RemoteObject):
+        return (obj._sandbox, obj._handle.id)
+    return (getattr(obj, "__wrapped__", obj),)
 
 
 def _expired(*args: Any, **kwargs: Any) -> Any:

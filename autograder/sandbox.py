@@ -15,8 +15,8 @@ request raises :class:`SandboxFailure` with the reason.
 The frames after start-up (values in the :mod:`autograder.wire` format; ``h``: a handle, an
 object of the child; ``cb``: a callback, a function of the grader)::
 
-    grader -> child   {"op": "get" | "call" | "getattr" | "setattr" | "operator" | "neutral"
-                       | "release", ...}                          a request
+    grader -> child   {"op": "get" | "call" | "getattr" | "setattr" | "operator" | "neutral",
+                       ...}                                       a request
     child -> grader   {"value": v, "after": {arg: v}}             its reply (``after``: the
                       {"same": i, "after": {...}}                 arrays/dicts passed, as the
                       {"missing": true} | {}                      call left them; ``same``: the
@@ -88,7 +88,6 @@ _BINOPS = {
     for name in ("add", "sub", "mul", "truediv", "floordiv", "pow", "matmul", "mod", "neg", "pos",
                  "abs", "lt", "le", "gt", "ge", "eq", "ne")
 }  # fmt: skip
-_MAX_OUTPUT = 64_000
 # What the grader accepts from one learner's process in all (the course's reference solutions
 # take at most 20 MB, notebook 11), and how long a request chain with callbacks may take on the
 # wall clock, in multiples of the learner's time budget.
@@ -131,6 +130,12 @@ class CellResult:
     error: tuple[str, str] | None = None
 
 
+def _limits() -> Any:
+    from .settings import grading  # the grader's side only: the child never needs traitlets
+
+    return grading()
+
+
 def strip_magics(source: str) -> str:
     """Drop IPython-only lines (``%magic``, ``!shell``) so a cell runs as plain Python."""
     return "\n".join(
@@ -150,9 +155,10 @@ class Sandbox:
     neuter: Sequence[str] = ()
     # bplib names the learner may use (the notebook's documented helpers); None: all but ``neuter``
     allow_bplib: Sequence[str] | None = ()
-    start_timeout: float = 60.0
-    call_timeout: float = 30.0
-    memory_bytes: int = 8 * 1024**3
+    # defaults: autograder.settings.GradingSettings (cell_timeout, call_timeout, memory_bytes)
+    start_timeout: float = field(default_factory=lambda: float(_limits().cell_timeout))
+    call_timeout: float = field(default_factory=lambda: _limits().call_timeout)
+    memory_bytes: int = field(default_factory=lambda: _limits().memory_bytes)
     cells: list[CellResult] = field(default_factory=list)
     lockdown: str = ""
     isolation: dict[str, Any] = field(default_factory=dict)
@@ -379,13 +385,9 @@ class Sandbox:
 
 
 class _Sink(io.TextIOBase):
-    """Where the learner's prints go: kept up to a byte cap, never sent anywhere."""
-
-    def __init__(self) -> None:
-        self.size = 0
+    """Where the learner's prints go: nowhere (nothing printed is ever sent to the grader)."""
 
     def write(self, text: str) -> int:
-        self.size += len(text)
         return len(text)
 
 
@@ -540,7 +542,7 @@ def _child(rfd: int, wfd: int, isolation: Isolation | None = None) -> None:
         exec(compile(strip_magics(source), "<setup>", "exec"), namespace)
     allowed = init.get("allow_bplib")
     _neuter(init.get("neuter", []), None if allowed is None else list(allowed))
-    iso = lock_down(int(init.get("memory", 8 * 1024**3)), keep_fds=(rfd, wfd), isolation=isolation)
+    iso = lock_down(int(init["memory"]), keep_fds=(rfd, wfd), isolation=isolation)
     mode = iso.mode
 
     cells = []
@@ -750,22 +752,15 @@ def _child(rfd: int, wfd: int, isolation: Isolation | None = None) -> None:
     def op_neutral(msg: dict[str, Any]) -> dict[str, Any]:
         return {"value": NEUTRAL[msg["name"]]}
 
-    def op_release(msg: dict[str, Any]) -> dict[str, Any]:
-        for key in msg["handles"]:
-            keys.pop(id(objects.pop(int(key), None)), None)
-        return {}
-
     handlers.update(
         get=op_get, call=op_call, getattr=op_getattr, setattr=op_setattr,
-        operator=op_operator, neutral=op_neutral, release=op_release,
+        operator=op_operator, neutral=op_neutral,
     )  # fmt: skip
     write_frame(wfd, {"cells": cells, "lockdown": mode, "isolation": iso.as_dict()})
     while True:
         try:
             msg = read_frame(rfd)
         except EOFError:
-            return
-        if msg.get("op") == "bye":
             return
         serve(msg)
 

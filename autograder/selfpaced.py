@@ -120,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--assignment", help="assignment name, e.g. 01-derivatives (guessed)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
-        "--timeout", type=int, default=DEFAULT_CELL_TIMEOUT, help="seconds per cell (default 60)"
+        "--timeout", type=int, default=DEFAULT_CELL_TIMEOUT, help=f"seconds per cell (default {DEFAULT_CELL_TIMEOUT})"
     )
     parser.add_argument(
         "--total-timeout", type=float, default=900, help="seconds for the whole notebook"

@@ -15,17 +15,21 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-from traitlets.config import Config
+from traitlets import Float, Integer, TraitType, Unicode
+from traitlets.config import Config, Configurable
 
 __all__ = [
     "COURSE",
     "DEFAULT_CELL_TIMEOUT",
     "MAX_OUTPUT_BYTES",
     "REPO_ROOT",
+    "GradingSettings",
     "SOLUTIONS",
     "configure",
     "ensure_scripts_on_path",
+    "grading",
     "make_config",
     "sqlite_url",
 ]
@@ -34,9 +38,52 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO_ROOT / "solutions"
 COURSE = REPO_ROOT / "course"
 
-DEFAULT_CELL_TIMEOUT = 60
-# nbgrader's LimitOutput counts lines; one 50 MB line passes it, so we also cap bytes.
-MAX_OUTPUT_BYTES = 64_000
+
+
+def _setting(trait: type[TraitType], default: Any, help: str) -> Any:
+    """A configurable trait with its one default and its documentation."""
+    return trait(default, help=help).tag(config=True)
+
+
+class GradingSettings(Configurable):
+    """Every grading limit and marker, each with its one default, in one place.
+
+    Set any of them in ``nbgrader_config.py`` the nbgrader way (``c.GradingSettings.call_timeout
+    = 120``); :func:`configure` hands them on to nbgrader's own preprocessors, and the sandbox,
+    the verdicts and our preprocessors read them through :func:`grading`.
+    """
+
+    cell_timeout = _setting(Integer, 60, "Seconds a notebook cell may run while autograding "
+                            "before it is interrupted (nbgrader's Execute.timeout); outside the "
+                            "kernel, the same for each answer cell.")
+    call_timeout = _setting(Float, 60.0, "Seconds one call a check makes into the learner's code "
+                            "may take outside the kernel (callbacks into the grader do not "
+                            "count); a check may ask for more.")
+    memory_bytes = _setting(Integer, 8 * 1024**3, "Address space the learner's sandboxed process "
+                            "may use, in bytes.")
+    max_output_bytes = _setting(Integer, 64_000, "Bytes kept per text output in the graded copy "
+                                "(nbgrader's LimitOutput counts lines, and one 50 MB line passes).")
+    max_image_bytes = _setting(Integer, 2_000_000, "Bytes kept per image output (base64).")
+    begin_solution = _setting(Unicode, "### BEGIN SOLUTION", "Opens a solution region.")
+    end_solution = _setting(Unicode, "### END SOLUTION", "Closes a solution region.")
+    begin_hidden_tests = _setting(Unicode, "### BEGIN HIDDEN TESTS", "Opens a hidden-test region.")
+    end_hidden_tests = _setting(Unicode, "### END HIDDEN TESTS", "Closes a hidden-test region.")
+    code_stub = _setting(Unicode, "# YOUR CODE HERE\nraise NotImplementedError()",
+                         "What a released answer cell holds in place of the solution.")
+
+    @property
+    def stub_lines(self) -> list[str]:
+        """:attr:`code_stub` as its lines."""
+        return self.code_stub.splitlines()
+
+
+def grading(config: Config | None = None) -> GradingSettings:
+    """The grading settings of ``config`` (the defaults when ``None``)."""
+    return GradingSettings(config=config) if config is not None else GradingSettings()
+
+
+DEFAULT_CELL_TIMEOUT: int = GradingSettings.class_traits()["cell_timeout"].default_value
+MAX_OUTPUT_BYTES: int = GradingSettings.class_traits()["max_output_bytes"].default_value
 
 # ExternalVerdicts takes Execute's place: verdicts are computed outside the learner's kernel
 # (autograder/external.py); assignments without registered checks still run in the kernel.
@@ -79,7 +126,7 @@ def configure(
     source: str | os.PathLike[str] | None = None,
     release: str | os.PathLike[str] | None = None,
     db_url: str | None = None,
-    cell_timeout: int = DEFAULT_CELL_TIMEOUT,
+    cell_timeout: int | None = None,
 ) -> Config:
     """Fill ``c`` with the course's nbgrader settings and return it.
 
@@ -87,7 +134,8 @@ def configure(
         set, else nbgrader's default (the current directory).
     source / release: assignment folders; default the repository's ``solutions/`` and ``course/``.
     db_url: gradebook URL; default nbgrader's ``sqlite:///<root>/gradebook.db``.
-    cell_timeout: seconds each cell may run during autograding before it is interrupted.
+    cell_timeout: seconds each cell, and each call into the learner's code from a check outside
+        the kernel, may take during autograding (:class:`GradingSettings`; default there).
     """
     root = root if root is not None else os.environ.get("BP_WORKSPACE")
     if root:
@@ -100,9 +148,12 @@ def configure(
 
     c.ExternalVerdicts.source_directory = str(Path(source or SOLUTIONS).resolve())
     c.ReconcileCells.source_directory = str(Path(source or SOLUTIONS).resolve())
-    c.Execute.timeout = int(cell_timeout)
-    # Outside the kernel, one call into the learner's code gets what a cell would.
-    c.ExternalVerdicts.call_timeout = float(cell_timeout)
+    if cell_timeout is not None:
+        # Outside the kernel, one call into the learner's code gets what a cell would.
+        c.GradingSettings.cell_timeout = int(cell_timeout)
+        c.GradingSettings.call_timeout = float(cell_timeout)
+    limits = grading(c)
+    c.Execute.timeout = limits.cell_timeout
     c.Execute.interrupt_on_timeout = True
     c.Execute.shutdown_kernel = "immediate"  # graded: nothing to wait for
     # No history file in the grader's home; kernel start-up warnings would only clutter reports.
@@ -111,7 +162,12 @@ def configure(
     c.OverwriteCells.add_missing_cells = True
     c.LimitOutput.max_lines = 1000
     c.LimitOutput.max_traceback = 100
-    c.LimitOutputBytes.max_bytes = MAX_OUTPUT_BYTES
+    # nbgrader's own preprocessors use the same markers as ours
+    c.ClearSolutions.begin_solution_delimeter = limits.begin_solution
+    c.ClearSolutions.end_solution_delimeter = limits.end_solution
+    c.ClearSolutions.code_stub = {"python": limits.code_stub}
+    c.ClearHiddenTests.begin_test_delimeter = limits.begin_hidden_tests
+    c.ClearHiddenTests.end_test_delimeter = limits.end_hidden_tests
     c.Autograde.sanitize_preprocessors = list(_SANITIZE_PREPROCESSORS)
     c.Autograde.autograde_preprocessors = list(_AUTOGRADE_PREPROCESSORS)
     c.GenerateFeedback.preprocessors = list(_FEEDBACK_PREPROCESSORS)

@@ -28,10 +28,11 @@ from typing import Any
 
 import nbformat
 
-from .checks import LearnerError, load_checks
+from .framework import LearnerError, load_checks, unusable
 from .learner_bplib import learner_bplib
 from .remote import LearnerCrash, RemoteLearner
 from .sandbox import Sandbox, SandboxFailure, strip_magics
+from .settings import grading
 
 __all__ = ["CellVerdict", "Submission", "external_verdicts", "read_submission", "scan_answer"]
 
@@ -181,8 +182,8 @@ def external_verdicts(
     source_notebook: Path,
     submission: Path,
     *,
-    start_timeout: float = 60.0,
-    call_timeout: float = 30.0,
+    start_timeout: float | None = None,
+    call_timeout: float | None = None,
     only: Iterable[str] | None = None,
     check_tampering: bool = True,
 ) -> tuple[list[CellVerdict], list[str]]:
@@ -192,8 +193,12 @@ def external_verdicts(
     (answer cells that failed to run, a sandbox without a system-call filter, restarts).
     With ``check_tampering``, a test cell that differs from its released version (edited,
     deleted, re-pointed) earns nothing and is flagged, whatever its check says.
-    Raises ``ValueError`` when the submission is not a readable notebook.
+    Raises ``ValueError`` when the submission is not a readable notebook. The timeouts default
+    to :class:`autograder.settings.GradingSettings` (``cell_timeout``, ``call_timeout``).
     """
+    limits = grading()
+    start_timeout = limits.cell_timeout if start_timeout is None else start_timeout
+    call_timeout = limits.call_timeout if call_timeout is None else call_timeout
     source_nb = nbformat.read(str(source_notebook), as_version=4)
     setup, answer_ids, test_ids = source_layout(source_nb)
     sub = read_submission(submission, answer_ids)
@@ -289,5 +294,5 @@ def _run_check(gid: str, check: Any, learner: RemoteLearner) -> CellVerdict:
     except AssertionError as exc:
         return CellVerdict(gid, False, str(exc) or "a check failed")
     except Exception as exc:  # a learner's result of the wrong kind makes the check itself trip
-        return CellVerdict(gid, False, f"the result could not be checked ({type(exc).__name__}: {exc})")
+        return CellVerdict(gid, False, unusable(exc))
     return CellVerdict(gid, True)

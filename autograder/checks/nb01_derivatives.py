@@ -3,7 +3,7 @@ numerical gradient.
 
 One check per graded test cell. Each repeats the cell's visible cases and adds hidden ones (other
 functions, points, steps and shapes). The functions to differentiate are defined in this process
-from the sources below (``learner.function``, and :func:`_local` for the check's own copy): the
+from the sources below (``learner.function``, and :func:`autograder.framework.helper` for the check's own copy): the
 learner's code only calls them back, and the expected values come from the very same function.
 Where a property is about what the learner's code does to ``x`` (is it nudged in place? is the
 returned array ``x`` itself?), a small driver helper calls the learner's ``numerical_gradient``
@@ -13,14 +13,14 @@ whenever it calls a function back and after the call, and a returned ``x`` is th
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from autograder.checks import HELPER_GLOBALS, Learner, LearnerError, check
+from autograder.framework import Learner, LearnerError, check, helper
+from autograder.mistakes import which
+from autograder.numeric import Tolerance, quiet
 from bplib.gradcheck import CheckError, GradientCheckError, check_gradient
 from bplib.gradcheck import numerical_gradient as reference_gradient
 
@@ -48,26 +48,13 @@ _MODEL_READING_B = (
 )
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence numpy warnings: a wrong answer's 0/0 must not write to the grader's stderr."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        yield
-
-
-def _local(source: str) -> Callable[..., Any]:
-    """The check's own copy of a helper, from the same source as the one the learner calls."""
-    return eval(source, dict(HELPER_GLOBALS))  # our own source, never the learner's
-
-
 def _pair(learner: Learner, source: str, *params: Any) -> tuple[Any, Callable[..., Any]]:
     """(the function passed to the learner's code, the check's own copy of it).
 
     With ``params``, ``source`` is a factory (``lambda c: lambda v: ...``) called with them."""
     if not params:
-        return learner.function(source), _local(source)
-    return learner.function(source)(*params), _local(source)(*params)
+        return learner.function(source), helper(source)
+    return learner.function(source)(*params), helper(source)(*params)
 
 
 def _driven(call: Callable[[], Any]) -> Any:
@@ -89,7 +76,7 @@ def _check_forward_difference(
     """forward_difference(f, x, h) must equal (f(x + h) - f(x)) / h; name the likely slip."""
     source, case = fn
     remote, f = _pair(learner, source)
-    with _quiet():
+    with quiet():
         got = learner.forward_difference(remote, x, h)
     if got is None:
         raise CheckError("forward_difference returned None: is a `return` missing?")
@@ -107,7 +94,7 @@ def _check_forward_difference(
          (f(x + h) - f(x)) / (2 * h)),
         ("computed with h = 1e-5 instead of the h you were given", (f(x + 1e-5) - f(x)) / 1e-5),
     ]  # fmt: skip
-    hint = next((text for text, value in slips if abs(got - value) <= 1e-9 * abs(value)), "")
+    hint = which(got, slips, Tolerance(1e-9, 0.0))
     raise CheckError(
         f"forward_difference for {case} at x = {x} with h = {h}: expected {want:.10g}, "
         f"got {got:.10g}" + (f"\n  hint: yours is {hint}" if hint else "")
@@ -128,7 +115,7 @@ def _check_first_order(
     """Shrinking h tenfold must shrink the forward difference's error about tenfold."""
     source, case = fn
     remote = learner.function(source)
-    with _quiet():
+    with quiet():
         big = float(learner.forward_difference(remote, x, h))
         small = float(learner.forward_difference(remote, x, h / 10))
     if big == small:
@@ -170,7 +157,7 @@ def _check_centered_difference(
     """centered_difference(f, x, h) must equal (f(x + h) - f(x - h)) / (2h); name the slip."""
     source, case = fn
     remote, f = _pair(learner, source)
-    with _quiet():
+    with quiet():
         got = learner.centered_difference(remote, x, h)
     if got is None:
         raise CheckError("centered_difference returned None: is a `return` missing?")
@@ -193,7 +180,7 @@ def _check_centered_difference(
         ("computed with h = 1e-5 instead of the h you were given",
          (f(x + 1e-5) - f(x - 1e-5)) / 2e-5),
     ]  # fmt: skip
-    hint = next((text for text, value in slips if abs(got - value) <= 1e-9 * abs(value)), "")
+    hint = which(got, slips, Tolerance(1e-9, 0.0))
     raise CheckError(
         f"centered_difference for {case} at x = {x} with h = {h}: expected {want:.10g}, "
         f"got {got:.10g}" + (f"\n  hint: yours is {hint}" if hint else "")
@@ -214,7 +201,7 @@ def _check_second_order(
     """Shrinking h tenfold must shrink the centered difference's error about a hundredfold."""
     source, case = fn
     remote = learner.function(source)
-    with _quiet():
+    with quiet():
         big = float(learner.centered_difference(remote, x, h))
         small = float(learner.centered_difference(remote, x, h / 10))
     if big == small:
@@ -253,7 +240,7 @@ def centered_difference_order(learner: Learner) -> None:
 def _check_default_step(learner: Learner, fn: tuple[str, str], dfdx: float, x: float) -> None:
     """With its default step, centered_difference must be accurate to 1e-8 (relative)."""
     source, case = fn
-    with _quiet():
+    with quiet():
         got = float(learner.centered_difference(learner.function(source), x))
     err = abs(got - dfdx) / abs(dfdx)
     if err <= 1e-8:
@@ -280,7 +267,7 @@ def centered_difference_default_h(learner: Learner) -> None:
 
 def _check_rel_error_scalar(learner: Learner, a: float, b: float, case: str) -> None:
     """rel_error of two numbers must be |a - b| / max(1e-8, |a| + |b|); name the likely slip."""
-    with _quiet():
+    with quiet():
         got = learner.rel_error(a, b)
     if got is None:
         raise CheckError("rel_error returned None: is a `return` missing?")
@@ -302,7 +289,7 @@ def _check_rel_error_scalar(learner: Learner, a: float, b: float, case: str) -> 
          d / max(1e-8, abs(a + b))),
         ("the absolute error |a - b|; divide it by max(1e-8, |a| + |b|)", d),
     ]  # fmt: skip
-    hint = next((text for text, value in slips if abs(got - value) <= 1e-9 * abs(value)), "")
+    hint = which(got, slips, Tolerance(1e-9, 0.0))
     raise CheckError(
         f"rel_error({case}): expected {want:.10g}, got {got:.10g}"
         + (f"\n  hint: yours is {hint}" if hint else "")
@@ -326,7 +313,7 @@ def rel_error_values(learner: Learner) -> None:
 def _check_rel_error_array(learner: Learner, a: np.ndarray, b: np.ndarray, case: str) -> None:
     """rel_error of two arrays must be ONE number: the largest entry's relative error."""
     try:
-        with _quiet():
+        with quiet():
             got = learner.rel_error(a.copy(), b.copy())
     except LearnerError as exc:
         if exc.exc_type == "ValueError" and "truth value" in exc.exc_message:
@@ -381,7 +368,7 @@ def rel_error_arrays(learner: Learner) -> None:
 
 def _check_rel_error_tiny(learner: Learner, a: float, b: float, want: float, case: str) -> None:
     """Near zero, rel_error must use the floor max(1e-8, |a| + |b|): no 0/0, no huge errors."""
-    with _quiet():  # a 0/0 warning is reported by the message below
+    with quiet():  # a 0/0 warning is reported by the message below
         got = learner.rel_error(a, b)
         if got is None:
             raise CheckError("rel_error returned None: is a `return` missing?")
@@ -439,7 +426,7 @@ def _check_numerical_gradient(
     remote, f = fn
     x = np.array(x, dtype=np.float64)
     before = x.copy()
-    with _quiet():
+    with quiet():
         got = (learner.numerical_gradient(remote, x) if h is None
                else learner.numerical_gradient(remote, x, h))  # fmt: skip
     if got is None:
@@ -513,7 +500,7 @@ def _check_gradient_shape(
 ) -> None:
     """For x of any shape, the gradient has x's shape and one partial derivative per entry."""
     x = np.array(x, dtype=np.float64)
-    with _quiet():
+    with quiet():
         got = learner.numerical_gradient(remote, x)
     if got is None:
         raise CheckError("numerical_gradient returned None: is a `return` missing?")
@@ -574,7 +561,7 @@ def _check_restores(
     before = x.copy()
     drive = learner.function(_RESULT_AND_IDENTITY)
     args = (learner.numerical_gradient, learner.function(source), x) + (() if h is None else (h,))
-    with _quiet():
+    with quiet():
         result = _driven(lambda: drive(*args))  # x now holds what the call left in it
     got, is_x = result
     if got is None:
@@ -629,7 +616,7 @@ def _check_in_place(got: Any, expected: np.ndarray, case: str) -> None:
 def numerical_gradient_in_place(learner: Learner) -> None:
     w = np.array([0.5, -1.0, 2.0])
     drive = learner.function(_CUBES_READING_W)
-    with _quiet():
+    with quiet():
         got = _driven(lambda: drive(learner.numerical_gradient, w.copy()))
     _check_in_place(got, 3 * w**2, "f = lambda _: sum(w**3), w of shape (3,)")
 
@@ -639,7 +626,7 @@ def numerical_gradient_in_place(learner: Learner) -> None:
     expected = (1 - np.tanh(X @ params["W"] + params["b"]) ** 2).sum(axis=0)
     drive = learner.function(_MODEL_READING_B)
     copies = {k: v.copy() for k, v in params.items()}
-    with _quiet():
+    with quiet():
         got = _driven(lambda: drive(learner.numerical_gradient, copies, X.copy()))
     _check_in_place(
         got, expected,

@@ -9,14 +9,15 @@ learner's forward function does.
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-from collections.abc import Callable, Iterator
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from autograder.checks import Learner, check
+from autograder.framework import Learner, check, check_table, describe
+from autograder.mistakes import which
+from autograder.numeric import EXACT, Tolerance, quiet
 from bplib.gradcheck import (
     CheckError,
     centered_difference,
@@ -32,14 +33,6 @@ Case = tuple[float, float, float, float, float]  # (df, x, y, z, w)
 
 # the worked example, and another point with another upstream gradient
 _VISIBLE_CASES: list[Case] = [(1.0, 3.0, -2.0, 5.0, 0.0), (-1.7, 0.8, 1.9, -0.6, 1.3)]
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence numpy warnings: a wrong answer's overflow must not write to the grader's stderr."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        yield
 
 
 def _sig(v: Any) -> Any:
@@ -58,7 +51,7 @@ def _sigmoid_reference(x: Any) -> np.ndarray:
 
 def _check_staged_value(learner: Learner, x: float, y: float, z: float, w: float) -> None:
     """staged_forward(x, y, z, w) must return (f, cache) with f = (x*y + z) * sigmoid(w)."""
-    with _quiet():
+    with quiet():
         result = learner.staged_forward(x, y, z, w)
     if result is None:
         raise CheckError("staged_forward returned None: is a `return` missing?")
@@ -80,7 +73,7 @@ def _check_staged_value(learner: Learner, x: float, y: float, z: float, w: float
         ("(x*y + z) * w: multiply by σ(w), not by w itself", (x * y + z) * w),
         ("x*y*σ(w): z is missing from p = x*y + z", x * y * s),
     ]  # fmt: skip
-    hint = next((t for t, v in slips if abs(f - v) <= 1e-9 * abs(v) + 1e-12), "")
+    hint = which(f, slips, Tolerance(1e-9, 1e-12))
     raise CheckError(
         f"staged_forward({x:.6g}, {y:.6g}, {z:.6g}, {w:.6g}): expected f = {want:.10g}, "
         f"got {f:.10g}" + (f"\n  hint: yours is {hint}" if hint else "")
@@ -100,7 +93,7 @@ def staged_forward_value(learner: Learner) -> None:
 
 def _check_staged_cache(learner: Learner, x: float, y: float, z: float, w: float) -> None:
     """staged_forward must cache exactly (x, y, p, s), with p = x*y + z and s = sigmoid(w)."""
-    with _quiet():
+    with quiet():
         result = learner.staged_forward(x, y, z, w)
     if result is None:
         raise CheckError("staged_forward returned None: is a `return` missing?")
@@ -108,8 +101,8 @@ def _check_staged_cache(learner: Learner, x: float, y: float, z: float, w: float
         raise CheckError("staged_forward must return the pair (f, cache)")
     cache = result[1]
     if not isinstance(cache, tuple | list) or len(cache) != 4:
-        got = f"{len(cache)} values" if isinstance(cache, tuple | list) else type(cache).__name__
-        raise CheckError(f"the cache must be the tuple (x, y, p, s) of 4 values, got {got}")
+        raise CheckError(f"the cache must be the tuple (x, y, p, s) of 4 values, got "
+                         f"{describe(cache)}")
     q, p, s = x * y, x * y + z, 1.0 / (1.0 + np.exp(-w))
     f = p * s
     names = ("x", "y", "p", "s")
@@ -155,7 +148,7 @@ def _staged_grads(
     # does not depend on staged_forward.
     s = 1.0 / (1.0 + np.exp(-w))
     p = x * y + z
-    with _quiet():
+    with quiet():
         grads = learner.staged_backward(df, (x, y, p, s))
     if grads is None:
         raise CheckError("staged_backward returned None: is a `return` missing?")
@@ -214,10 +207,9 @@ def _check_staged_gradient(
     _check_cases(learner, name, _hidden_cases(), expected, slips)
 
 
-@check(NB, "test_staged_backward_dx")
-def staged_backward_dx(learner: Learner) -> None:
-    _check_staged_gradient(
-        learner, "dx",
+# The four gradients of staged_backward: the same check, each with its own derivative and slips.
+_STAGED: dict[str, tuple[Callable[..., float], Slips]] = {
+    "dx": (
         lambda df, x, y, z, w: df * centered_difference(lambda t: _staged_f(t, y, z, w), x),
         lambda df, x, y, z, w, p, s, want: [
             ("df·s·x: the local derivative of q = x·y with respect to x is y, the OTHER input",
@@ -226,13 +218,8 @@ def staged_backward_dx(learner: Learner) -> None:
             ("df·y: the gradient reaching q is dq = dp = df·s, through f = p·s", df * y),
             ("the right size with the wrong sign", -want),
         ],
-    )  # fmt: skip
-
-
-@check(NB, "test_staged_backward_dy")
-def staged_backward_dy(learner: Learner) -> None:
-    _check_staged_gradient(
-        learner, "dy",
+    ),
+    "dy": (
         lambda df, x, y, z, w: df * centered_difference(lambda t: _staged_f(x, t, z, w), y),
         lambda df, x, y, z, w, p, s, want: [
             ("df·s·y: the local derivative of q = x·y with respect to y is x, the OTHER input",
@@ -241,13 +228,8 @@ def staged_backward_dy(learner: Learner) -> None:
             ("df·x: the gradient reaching q is dq = dp = df·s, through f = p·s", df * x),
             ("the right size with the wrong sign", -want),
         ],
-    )  # fmt: skip
-
-
-@check(NB, "test_staged_backward_dz")
-def staged_backward_dz(learner: Learner) -> None:
-    _check_staged_gradient(
-        learner, "dz",
+    ),
+    "dz": (
         lambda df, x, y, z, w: df * centered_difference(lambda t: _staged_f(x, y, t, w), z),
         lambda df, x, y, z, w, p, s, want: [
             ("df without the factor s: z reaches f through p = q + z (local derivative 1) and "
@@ -256,13 +238,8 @@ def staged_backward_dz(learner: Learner) -> None:
             ("0: z is an input like the others; its gradient is dz = dp·1", 0.0),
             ("the right size with the wrong sign", -want),
         ],
-    )  # fmt: skip
-
-
-@check(NB, "test_staged_backward_dw")
-def staged_backward_dw(learner: Learner) -> None:
-    _check_staged_gradient(
-        learner, "dw",
+    ),
+    "dw": (
         lambda df, x, y, z, w: df * centered_difference(lambda t: _staged_f(x, y, z, t), w),
         lambda df, x, y, z, w, p, s, want: [
             ("the right size with the wrong sign: σ'(w) = s·(1 - s) is never negative", -want),
@@ -274,7 +251,13 @@ def staged_backward_dw(learner: Learner) -> None:
             ("p·s·(1 - s), as if df were 1: multiply by the upstream gradient df",
              p * s * (1 - s)),
         ],
-    )  # fmt: skip
+    ),
+}  # fmt: skip
+check_table(NB, {
+    f"test_staged_backward_{name}": functools.partial(
+        _check_staged_gradient, name=name, expected=expected, slips=slips)
+    for name, (expected, slips) in _STAGED.items()
+})
 
 
 def _check_upstream(learner: Learner, x: float, y: float, z: float, w: float) -> None:
@@ -282,7 +265,7 @@ def _check_upstream(learner: Learner, x: float, y: float, z: float, w: float) ->
     s = 1.0 / (1.0 + np.exp(-w))
     cache = (x, y, x * y + z, s)
     names = ("dx", "dy", "dz", "dw")
-    with _quiet():
+    with quiet():
         zero = learner.staged_backward(0.0, cache)
     if zero is None:
         raise CheckError("staged_backward returned None: is a `return` missing?")
@@ -294,7 +277,7 @@ def _check_upstream(learner: Learner, x: float, y: float, z: float, w: float) ->
                 "df × the local derivatives along its path; some part of yours does not start "
                 "from the upstream gradient df"
             )
-    with _quiet():
+    with quiet():
         one = [float(g) for g in learner.staged_backward(1.0, cache)]
         scaled = [float(g) for g in learner.staged_backward(2.5, cache)]
     for name, a, b in zip(names, one, scaled, strict=False):
@@ -319,7 +302,7 @@ def staged_backward_upstream(learner: Learner) -> None:
 def _fanout_grads(
     learner: Learner, dout: np.ndarray, x: np.ndarray, y: np.ndarray
 ) -> list[np.ndarray]:
-    with _quiet():
+    with quiet():
         grads = learner.fanout_backward(dout.copy(), (x.copy(), y.copy()))
     if grads is None:
         raise CheckError("fanout_backward returned None: is a `return` missing?")
@@ -340,13 +323,13 @@ def _check_against(
     if got.shape == want.shape and np.allclose(got, want, rtol=1e-7, atol=1e-10):
         return
     if got.shape == want.shape:
-        for text, value in slips:
-            if np.allclose(got, value, rtol=1e-9, atol=1e-12):
-                raise CheckError(
-                    f"fanout_backward {where}: {name} is wrong; expected "
-                    f"{np.array2string(want, precision=6)}, got "
-                    f"{np.array2string(got, precision=6)}\n  hint: yours is {text}"
-                )
+        text = which(got, slips, EXACT)
+        if text:
+            raise CheckError(
+                f"fanout_backward {where}: {name} is wrong; expected "
+                f"{np.array2string(want, precision=6)}, got "
+                f"{np.array2string(got, precision=6)}\n  hint: yours is {text}"
+            )
     check_gradient(got, want, name=name, numeric_ones=ones)
 
 
@@ -411,7 +394,7 @@ def _check_fanout_upstream(
     learner: Learner, x: np.ndarray, y: np.ndarray, dout: np.ndarray
 ) -> None:
     """Both gradients are zero for dout = 0 and scale in proportion to dout."""
-    with _quiet():
+    with quiet():
         zero = learner.fanout_backward(np.zeros_like(dout), (x.copy(), y.copy()))
     for name, g in zip(("dx", "dy"), zero, strict=False):
         g = np.asarray(g, dtype=np.float64)
@@ -421,7 +404,7 @@ def _check_fanout_upstream(
                 f"{np.array2string(g, precision=6)}\n  hint: every path's contribution is dout × "
                 "a local derivative; some part of yours does not start from the upstream gradient"
             )
-    with _quiet():
+    with quiet():
         one = [np.asarray(g, dtype=np.float64)
                for g in learner.fanout_backward(dout.copy(), (x.copy(), y.copy()))]
         scaled = [np.asarray(g, dtype=np.float64)
@@ -449,7 +432,7 @@ def fanout_backward_upstream(learner: Learner) -> None:
 
 
 def _sigmoid_call(learner: Learner, x: Any) -> Any:
-    with _quiet():
+    with quiet():
         result = learner.sigmoid_forward(x.copy() if isinstance(x, np.ndarray) else x)
     if result is None:
         raise CheckError("sigmoid_forward returned None: is a `return` missing?")
@@ -469,13 +452,13 @@ def _check_sigmoid_values(learner: Learner, x: Any, case: str) -> None:
         )
     if np.allclose(out, want, rtol=1e-10, atol=1e-15):
         return
-    with _quiet():
+    with quiet():
         slips = [
             ("1 / (1 + exp(+x)) = σ(-x): the exponent is -x", _sigmoid_reference(-np.asarray(x))),
             ("tanh(x); the sigmoid is 1 / (1 + exp(-x))", np.tanh(x)),
             ("exp(-x); the sigmoid is 1 / (1 + exp(-x))", np.exp(-np.asarray(x, dtype=np.float64))),
         ]
-        hint = next((t for t, v in slips if np.allclose(out, v, rtol=1e-9, atol=1e-15)), "")
+        hint = which(out, slips, Tolerance(1e-9, 1e-15))
         ix = np.unravel_index(int(np.argmax(np.abs(out - want))), want.shape) if want.ndim else ()
     where = f"[{', '.join(str(int(i)) for i in ix)}]" if ix else ""
     raise CheckError(
@@ -505,8 +488,7 @@ def _check_sigmoid_cache(learner: Learner, x: np.ndarray, case: str) -> None:
     out = np.asarray(out, dtype=np.float64)
     if isinstance(cache, tuple | list):
         raise CheckError(
-            f"sigmoid_forward({case}): the cache is a {type(cache).__name__} of {len(cache)} "
-            "item(s); it should be out itself (an array, not a tuple), which sigmoid_backward "
+            f"sigmoid_forward({case}): the cache is {describe(cache)}; it should be out itself (an array, not a tuple), which sigmoid_backward "
             "receives as cache"
         )
     cache = np.asarray(cache, dtype=np.float64)
@@ -537,7 +519,7 @@ def _check_sigmoid_large(learner: Learner, x: np.ndarray, case: str) -> None:
     result = _sigmoid_call(learner, x)
     out = np.asarray(result[0], dtype=np.float64)
     want = _sigmoid_reference(x)
-    with _quiet():
+    with quiet():
         if out.shape == want.shape and np.allclose(out, want, rtol=1e-10, atol=1e-300):
             return
     if out.shape == want.shape and not np.all(np.isfinite(out)):
@@ -576,7 +558,7 @@ def _check_sigmoid_backward(learner: Learner, x: np.ndarray, dout: np.ndarray, c
     The cache is built here as out = sigmoid(x), as the docstring specifies, so this check does
     not depend on sigmoid_forward."""
     out = _sigmoid_reference(x)
-    with _quiet():
+    with quiet():
         dx = learner.sigmoid_backward(dout.copy(), out.copy())
     if dx is None:
         raise CheckError("sigmoid_backward returned None: is a `return` missing?")
@@ -594,13 +576,13 @@ def _check_sigmoid_backward(learner: Learner, x: np.ndarray, dout: np.ndarray, c
          dout * (1 - out**2)),
     ]  # fmt: skip
     if dx.shape == want.shape:
-        for text, value in slips:
-            if np.allclose(dx, value, rtol=1e-9, atol=1e-15):
-                raise CheckError(
-                    f"sigmoid_backward for {case}: dx is wrong; expected "
-                    f"{np.array2string(want, precision=6)}, got {np.array2string(dx, precision=6)}"
-                    f"\n  hint: yours is {text}"
-                )
+        text = which(dx, slips, Tolerance(1e-9, 1e-15))
+        if text:
+            raise CheckError(
+                f"sigmoid_backward for {case}: dx is wrong; expected "
+                f"{np.array2string(want, precision=6)}, got {np.array2string(dx, precision=6)}"
+                f"\n  hint: yours is {text}"
+            )
     ones = numerical_gradient_array(_sigmoid_reference, x.copy(), np.ones_like(dout))
     try:
         check_gradient(dx, want, name="dx", numeric_ones=ones)
@@ -622,7 +604,7 @@ def sigmoid_backward_values(learner: Learner) -> None:
 def _check_sigmoid_upstream(learner: Learner, x: np.ndarray, dout: np.ndarray) -> None:
     """dx must be zero for dout = 0 and proportional to dout."""
     out = 1.0 / (1.0 + np.exp(-x))
-    with _quiet():
+    with quiet():
         zero = np.asarray(
             learner.sigmoid_backward(np.zeros_like(dout), out.copy()), dtype=np.float64
         )
@@ -632,7 +614,7 @@ def _check_sigmoid_upstream(learner: Learner, x: np.ndarray, dout: np.ndarray) -
             f"{np.array2string(zero, precision=6)}\n  hint: dx = dout·out·(1 - out): multiply the "
             "local derivative by the upstream gradient dout"
         )
-    with _quiet():
+    with quiet():
         one = np.asarray(learner.sigmoid_backward(dout.copy(), out.copy()), dtype=np.float64)
         scaled = np.asarray(learner.sigmoid_backward(2.5 * dout, out.copy()), dtype=np.float64)
         if not np.allclose(scaled, 2.5 * one, rtol=1e-9, atol=1e-15):

@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import Learner, LearnerError, check
+from autograder.framework import Learner, LearnerError, check, describe
+from autograder.mistakes import which
+from autograder.numeric import Tolerance
 from bplib.engine import Value as RefValue
 from bplib.gradcheck import CheckError
 
@@ -147,7 +149,7 @@ def _num(value: Any, what: str) -> float:
     try:
         out = float(value)
     except (TypeError, ValueError):
-        raise CheckError(f"{what} should be a number, got {type(value).__name__}") from None
+        raise CheckError(f"{what} should be a number, got {describe(value)}") from None
     return out
 
 
@@ -293,9 +295,10 @@ def _fail(fn: str, where: str, names: Sequence[str], got: Sequence[float],
 
 def _local_hint(kind: str, xs: Sequence[float], n: float | None, g: float,
                 got: Sequence[float], want: Sequence[float], returned: Any) -> str:
-    for text, wrong in _slips(kind, xs, n, g):
-        if _same(got, wrong):
-            return text
+    text = which(list(got), [(t, list(v)) for t, v in _slips(kind, xs, n, g)],
+                 Tolerance(1e-9, 1e-9))
+    if text:
+        return text
     if returned is not None:
         return _RETURNED.format(fn=_FN[kind], value=repr(returned)[:60])
     if _same(got, [0.0] * len(got)):
@@ -727,7 +730,7 @@ def _order_labels(learner: Learner, graph: _Graph) -> list[str]:
         items = list(result)
     except TypeError:
         raise CheckError(
-            f"topological_order must return a list of Values, got {type(result).__name__}"
+            f"topological_order must return a list of Values, got {describe(result)}"
         ) from None
     labels = []
     for item in items:
@@ -735,7 +738,7 @@ def _order_labels(learner: Learner, graph: _Graph) -> list[str]:
             labels.append(str(item.label))
         except AttributeError:
             raise CheckError(
-                f"topological_order must return a list of Values, found a {type(item).__name__}"
+                f"topological_order must return a list of Values, found {describe(item)}"
             ) from None
     return labels
 

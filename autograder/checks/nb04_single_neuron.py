@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import Learner, LearnerError, check
+from autograder.framework import Learner, LearnerError, check, describe
+from autograder.mistakes import which
+from autograder.numeric import EXACT, Tolerance
 from bplib.gradcheck import CheckError, GradientCheckError, check_gradient, numerical_gradient
 from bplib.layers import sigmoid_forward
 from bplib.losses import bce_with_logits_loss
@@ -82,7 +84,7 @@ def _check_forward_values(learner: Learner, x: np.ndarray, w: np.ndarray, b: flo
         a = np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError):
         raise CheckError(f"neuron_forward: a must be an array of numbers, got "
-                         f"{type(a).__name__}") from None
+                         f"{describe(a)}") from None
     z = x @ w + b
     want = _sigmoid(z)
     shape = f"x of shape {x.shape}"
@@ -102,7 +104,7 @@ def _check_forward_values(learner: Learner, x: np.ndarray, w: np.ndarray, b: flo
         ("sigmoid(-z): the exponent is -z, a = 1 / (1 + exp(-z))", _sigmoid(-z)),
         ("the bias b is missing: z = x @ w + b", _sigmoid(x @ w)),
     ]
-    hint = next((t for t, v in slips if np.allclose(a, v, rtol=1e-9, atol=1e-12)), "")
+    hint = which(a, slips, EXACT)
     raise CheckError(f"neuron_forward with {shape}: a = {_fmt(a)}, expected {_fmt(want)}"
                      + (f"\n  hint: yours is {hint}" if hint else ""))
 
@@ -126,9 +128,8 @@ def neuron_forward_cache(learner: Learner) -> None:
     for x, w, b in cases:
         a, cache = _forward_pair(learner, x, w, b)
         if not isinstance(cache, tuple) or len(cache) != 2:
-            size = f" of {len(cache)} items" if isinstance(cache, (tuple, list)) else ""
             raise CheckError(f"neuron_forward: the cache must be the tuple (x, a), got "
-                             f"{type(cache).__name__}{size}")
+                             f"{describe(cache)}")
         cx, ca = (np.asarray(c, dtype=np.float64) for c in cache)
         if cx.shape != x.shape or not np.array_equal(cx, x):
             raise CheckError(f"neuron_forward with x of shape {x.shape}: cache[0] should be the "
@@ -190,7 +191,7 @@ def _check_bce(learner: Learner, a: np.ndarray, y: np.ndarray, rtol: float,
         ("the mean squared error; the cross-entropy is -(y·log a + (1 - y)·log(1 - a))",
          float(np.mean((a - yf) ** 2))),
     ]
-    hint = next((t for t, v in slips if abs(loss - v) <= 1e-9 * (1 + abs(v))), "")
+    hint = which(loss, slips, Tolerance(1e-9, 1e-9))
     raise CheckError(f"bce_loss({case}) = {loss:.8g}, expected {want:.8g}"
                      + (f"\n  hint: yours is {hint}" if hint else ""))
 

@@ -10,11 +10,23 @@ built here, so that it is graded on its own, whatever ``affine_forward`` does.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
-from autograder.checks import Learner, LearnerError, check
+from autograder.framework import (
+    Learner,
+    LearnerError,
+    as_array,
+    as_tuple,
+    check,
+    check_table,
+    describe,
+)
+from autograder.mistakes import hint
+from autograder.mistakes.layers import AFFINE_FORWARD
+from autograder.numeric import EXACT, close
 from bplib.gradcheck import CheckError, GradientCheckError, assert_close, check_gradient
 from bplib.layers import affine_backward as reference_backward
 from bplib.layers import affine_forward as reference_forward
@@ -47,15 +59,6 @@ def _case(x: np.ndarray, w: np.ndarray) -> str:
     return f"x of shape {x.shape}, w of shape {w.shape}"
 
 
-def _array(value: Any, what: str) -> np.ndarray:
-    if value is None:
-        raise CheckError(f"{what} is None: is a `return` missing?")
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise CheckError(f"{what} must be a numeric array, got {type(value).__name__}") from None
-
-
 # ----------------------------------------------------------------------------- affine_forward
 
 
@@ -76,12 +79,7 @@ def _forward(
             f"affine_forward failed for {_case(x, w)}: {exc.exc_type}: {detail}\n  hint: flatten "
             "each example into one row first: x.reshape(N, -1) has shape (N, D), D = d1·d2·…"
         ) from None
-    if result is None:
-        raise CheckError("affine_forward returned None: is a `return` missing?")
-    if not isinstance(result, tuple | list) or len(result) != 2:
-        raise CheckError(
-            f"affine_forward must return the pair (out, cache), got {type(result).__name__}"
-        )
+    out, cache = as_tuple(result, "affine_forward", ["out", "cache"])
     if inputs_unchanged:
         for name, before, after in zip("xwb", (x, w, b), args, strict=True):
             if after.shape != before.shape or not np.array_equal(after, before):
@@ -89,43 +87,29 @@ def _forward(
                     f"affine_forward changed its input {name} in place ({_case(x, w)})\n  hint: "
                     "never write into the inputs: x.reshape(N, -1) and x @ w + b make new arrays"
                 )
-    return result[0], result[1]
+    return out, cache
 
 
 def _check_out(out: Any, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> None:
     """out must be x_flat @ w + b; a recognised slip gets its own hint."""
     want = reference_forward(x, w, b)[0]
-    got = _array(out, "out")
-    n = x.shape[0]
+    got = as_array(out, "out")
     if got.shape != want.shape:
-        hint = ""
+        why = ""
         if got.shape == want.T.shape:
-            hint = "\n  hint: out is transposed: row n of out is example n's M outputs"
+            why = "\n  hint: out is transposed: row n of out is example n's M outputs"
         elif x.ndim > 2:
-            hint = "\n  hint: flatten each example to one row: x.reshape(N, -1)"
+            why = "\n  hint: flatten each example to one row: x.reshape(N, -1)"
         raise CheckError(
             f"affine_forward for {_case(x, w)}: out has shape {got.shape}, expected (N, M) = "
-            f"{want.shape}{hint}"
+            f"{want.shape}{why}"
         )
-    x_flat = x.reshape(n, -1)
-    slips = [
-        ("x·W without the bias: add b (shape (M,)) to every row of x·W", x_flat @ w),
-        ("x·W − b: the bias is added, not subtracted", x_flat @ w - b),
-    ]
-    if x.ndim > 2:
-        slips.append((
-            "each example flattened in column-major (Fortran) order; flatten in numpy's "
-            "row-major order, x.reshape(N, -1), the order the rows of w follow",
-            x.reshape(n, -1, order="F") @ w + b,
-        ))
     try:
-        assert_close(got, want, "out", rtol=1e-9, atol=1e-12)
+        assert_close(got, want, "out", rtol=EXACT.rtol, atol=EXACT.atol)
     except CheckError as exc:
-        hint = next(
-            (text for text, value in slips if np.allclose(got, value, rtol=1e-9, atol=1e-12)), ""
-        )
         raise CheckError(
-            f"affine_forward for {_case(x, w)}: {exc}" + (f"\n  hint: yours is {hint}" if hint else "")
+            f"affine_forward for {_case(x, w)}: {exc}"
+            + hint(got, AFFINE_FORWARD, x, w, b, want=want, tol=EXACT)
         ) from None
 
 
@@ -164,9 +148,8 @@ def affine_forward_cache(learner: Learner) -> None:
         _, cache = _forward(learner, x, w, b)
         where = f"affine_forward for {_case(x, w)}"
         if not isinstance(cache, tuple | list) or len(cache) != 2:
-            got = f"{len(cache)} items" if isinstance(cache, tuple | list) else type(cache).__name__
-            raise CheckError(f"{where}: the cache must be the tuple (x, w), got {got}")
-        cx, cw = (_array(c, f"cache[{k}]") for k, c in enumerate(cache))
+            raise CheckError(f"{where}: the cache must be the tuple (x, w), got {describe(cache)}")
+        cx, cw = (as_array(c, f"{where}: cache[{k}]") for k, c in enumerate(cache))
         if cx.shape == w.shape and np.array_equal(cx, w) and cw.shape == x.shape:
             raise CheckError(f"{where}: the cache is (w, x); the order is (x, w)")
         if cx.shape != x.shape:
@@ -194,12 +177,7 @@ def _backward(
 ) -> tuple[Any, Any, Any]:
     """The learner's (dx, dw, db) for the documented cache (x, w); checks nothing was changed."""
     args = [dout.copy(), (x.copy(), w.copy())]
-    result = learner.affine_backward(*args)
-    if result is None:
-        raise CheckError("affine_backward returned None: is a `return` missing?")
-    if not isinstance(result, tuple | list) or len(result) != 3:
-        got = f"{len(result)} values" if isinstance(result, tuple | list) else type(result).__name__
-        raise CheckError(f"affine_backward must return the tuple (dx, dw, db), got {got}")
+    result = as_tuple(learner.affine_backward(*args), "affine_backward", ["dx", "dw", "db"])
     for name, before, after in (("dout", dout, args[0]), ("x", x, args[1][0]), ("w", w, args[1][1])):
         if after.shape != before.shape or not np.array_equal(after, before):
             raise CheckError(
@@ -220,12 +198,12 @@ def _slip_hints(name: str, got: Any, dout: np.ndarray, x: np.ndarray, w: np.ndar
     n = x.shape[0]
     want = dict(zip(("dx", "dw", "db"), reference_backward(dout, (x, w)), strict=True))[name]
     if name == "dx" and got.ndim == 2 and got.size == want.size and got.shape != want.shape:
-        if x.ndim > 2 and np.allclose(got.reshape(want.shape), want, rtol=1e-9, atol=1e-12):
+        if x.ndim > 2 and close(got.reshape(want.shape), want, EXACT):
             return (
                 f"dx has the right entries but shape {got.shape}, the flattened (N, D): "
                 f"reshape dx back to x's shape {x.shape}, dx.reshape(x.shape)"
             )
-        if np.allclose(got.T.reshape(want.shape), want, rtol=1e-9, atol=1e-12):
+        if close(got.T.reshape(want.shape), want, EXACT):
             return (
                 "your dx is the transpose of the right answer (w·doutᵀ has shape (D, N)): "
                 "dx = dout · wᵀ has shape (N, D)"
@@ -257,14 +235,14 @@ def _check_grad(learner: Learner, name: str, cases: list[tuple[np.ndarray, ...]]
         want = reference_backward(dout, (x, w))[index]
         ones = reference_backward(np.ones_like(dout), (x, w))[index]
         where = f"affine_backward for {_case(x, w)}"
-        hint = _slip_hints(name, got, dout, x, w)
-        if hint:
-            raise GradientCheckError(f"{where}: {name} is wrong.\n  hint: {hint}")
+        slip = _slip_hints(name, got, dout, x, w)
+        if slip:
+            raise GradientCheckError(f"{where}: {name} is wrong.\n  hint: {slip}")
         try:
             check_gradient(got, want, name, tol=1e-7, batch_size=x.shape[0], numeric_ones=ones)
         except GradientCheckError as exc:
             raise GradientCheckError(f"{where}: {exc}") from None
-        zero = _array(_backward(learner, np.zeros_like(dout), x, w)[index], name)
+        zero = as_array(_backward(learner, np.zeros_like(dout), x, w)[index], f"{where}: {name}")
         if np.any(zero):
             raise GradientCheckError(
                 f"{where}: with dout = 0, {name} must be all zeros; yours is not.\n  hint: every "
@@ -283,28 +261,18 @@ def _backward_cases(first_seed: int, shapes: list[tuple[tuple[int, ...], int]]) 
 _HIDDEN_2D = [((1, 3), 4), ((6, 2), 1), ((3, 3), 3), ((7, 4), 6), ((5, 8), 2)]
 
 
-@check(ASSIGNMENT, "test_affine_backward_dx")
-def affine_backward_dx(learner: Learner) -> None:
-    """dx = dout @ w.T, shape (N, D)."""
-    cases = _backward_cases(53, [((4, 5), 3)]) + [(X_EXAMPLE, W_EXAMPLE, DOUT_EXAMPLE)]
-    cases += _backward_cases(530, _HIDDEN_2D)
-    _check_grad(learner, "dx", cases)
+def _affine_backward_grad(learner: Learner, name: str, seed: int) -> None:
+    """One gradient of affine_backward: the notebook's cases, then hidden 2-D shapes."""
+    cases = _backward_cases(seed, [((4, 5), 3)]) + [(X_EXAMPLE, W_EXAMPLE, DOUT_EXAMPLE)]
+    cases += _backward_cases(10 * seed, _HIDDEN_2D)
+    _check_grad(learner, name, cases)
 
 
-@check(ASSIGNMENT, "test_affine_backward_dw")
-def affine_backward_dw(learner: Learner) -> None:
-    """dw = x.T @ dout, shape (D, M)."""
-    cases = _backward_cases(54, [((4, 5), 3)]) + [(X_EXAMPLE, W_EXAMPLE, DOUT_EXAMPLE)]
-    cases += _backward_cases(540, _HIDDEN_2D)
-    _check_grad(learner, "dw", cases)
-
-
-@check(ASSIGNMENT, "test_affine_backward_db")
-def affine_backward_db(learner: Learner) -> None:
-    """db = dout summed over the batch, shape (M,)."""
-    cases = _backward_cases(55, [((4, 5), 3)]) + [(X_EXAMPLE, W_EXAMPLE, DOUT_EXAMPLE)]
-    cases += _backward_cases(550, _HIDDEN_2D)
-    _check_grad(learner, "db", cases)
+# dx = dout @ w.T (N, D); dw = x.T @ dout (D, M); db = dout summed over the batch (M,)
+check_table(ASSIGNMENT, {
+    f"test_affine_backward_{name}": functools.partial(_affine_backward_grad, name=name, seed=seed)
+    for name, seed in (("dx", 53), ("dw", 54), ("db", 55))
+})
 
 
 @check(ASSIGNMENT, "test_affine_backward_nd")

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import Learner, check
+from autograder.framework import Learner, check, describe
+from autograder.mistakes import which
+from autograder.numeric import Tolerance
 from bplib import losses as ref
 from bplib.gradcheck import CheckError, check_gradient, numerical_gradient
 
@@ -29,6 +31,9 @@ Slips = Sequence[tuple[str, Any]]
 
 
 # ----------------------------------------------------------------------------- helpers
+# a loss is a sum of many terms: a slip is recognised to 1e-7, relative
+SLIP = Tolerance(1e-7, 1e-12)
+
 def _call(learner: Learner, name: str, *args: Any) -> tuple[float, np.ndarray]:
     """Call the learner's loss on copies of ``args``; return ``(loss, grad)`` as numbers.
 
@@ -43,7 +48,7 @@ def _call(learner: Learner, name: str, *args: Any) -> tuple[float, np.ndarray]:
     if not isinstance(result, tuple | list) or len(result) != 2:
         raise CheckError(
             f"{name} must return the pair (loss, {_grad_name(name)}), got "
-            f"{type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, tuple | list) else "")
+            f"{describe(result)}"
         )
     loss, grad = result
     if grad is None:
@@ -51,7 +56,7 @@ def _call(learner: Learner, name: str, *args: Any) -> tuple[float, np.ndarray]:
     try:
         loss_arr = np.asarray(loss, dtype=np.float64)
     except (TypeError, ValueError):
-        raise CheckError(f"{name}: the loss must be a number, got {type(loss).__name__}") from None
+        raise CheckError(f"{name}: the loss must be a number, got {describe(loss)}") from None
     if loss_arr.size != 1:
         raise CheckError(
             f"{name}: the loss must be ONE number, got an array of shape {loss_arr.shape}\n"
@@ -60,7 +65,7 @@ def _call(learner: Learner, name: str, *args: Any) -> tuple[float, np.ndarray]:
     try:
         grad = np.asarray(grad, dtype=np.float64)
     except (TypeError, ValueError):
-        raise CheckError(f"{name}: the gradient must be a numeric array, got {type(grad).__name__}") from None
+        raise CheckError(f"{name}: the gradient must be a numeric array, got {describe(grad)}") from None
     return float(loss_arr.reshape(())), grad
 
 
@@ -68,17 +73,11 @@ def _grad_name(name: str) -> str:
     return "dpred" if "mse" in name else "dlogits"
 
 
-def _matches(got: Any, value: Any) -> bool:
-    value = np.asarray(value, dtype=np.float64)
-    got = np.asarray(got, dtype=np.float64)
-    return got.shape == value.shape and bool(np.allclose(got, value, rtol=1e-7, atol=1e-12))
-
-
 def _check_value(name: str, got: float, want: float, case: str, slips: Slips) -> None:
     """The loss must equal the reference; a recognised slip gets its own hint."""
     if np.isclose(got, want, rtol=1e-9, atol=1e-12):
         return
-    hint = next((text for text, value in slips if _matches(got, value)), "")
+    hint = which(got, slips, SLIP)
     if not hint and not np.isfinite(got):
         hint = (
             "an overflow: some exp() or log() received a huge or zero argument; use the stable "
@@ -104,12 +103,12 @@ def _check_grad(
     want = numerical_gradient(f_ref, np.array(x, dtype=np.float64))
     if got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-9):
         return
-    for text, value in slips:
-        if got.shape == want.shape and _matches(got, value):
-            raise CheckError(
-                f"{name} for {case}: {gname} is wrong (worst entry: yours "
-                f"{_worst(got, want)})\n  hint: yours is {text}"
-            )
+    text = which(got, slips, SLIP) if got.shape == want.shape else ""
+    if text:
+        raise CheckError(
+            f"{name} for {case}: {gname} is wrong (worst entry: yours "
+            f"{_worst(got, want)})\n  hint: yours is {text}"
+        )
     try:
         check_gradient(got, want, gname, 1e-6, batch_size=batch_size)
     except AssertionError as exc:

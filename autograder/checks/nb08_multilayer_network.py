@@ -13,12 +13,16 @@ network.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from autograder.checks import Learner, check
+from autograder.framework import Learner, as_array, check, check_table, describe
+from autograder.mistakes import which
+from autograder.mistakes.activations import RELU_BACKWARD
+from autograder.numeric import EXACT, Tolerance, close, differing
 from bplib import (
     affine_backward,
     affine_forward,
@@ -97,12 +101,12 @@ def _call_loss(learner: Learner, X: np.ndarray, y: np.ndarray, params: Params,
     if result is None:
         raise CheckError("two_layer_loss returned None: is a `return` missing?")
     if not isinstance(result, tuple | list) or len(result) != 2:
-        raise CheckError(f"two_layer_loss must return the pair (loss, grads), got {type(result).__name__}")
+        raise CheckError(f"two_layer_loss must return the pair (loss, grads), got {describe(result)}")
     loss, grads = result
     try:
         value = np.asarray(loss, dtype=np.float64)
     except (TypeError, ValueError):
-        raise CheckError(f"two_layer_loss: the loss must be a number, got {type(loss).__name__}") from None
+        raise CheckError(f"two_layer_loss: the loss must be a number, got {describe(loss)}") from None
     if value.size != 1:
         raise CheckError(f"two_layer_loss for {case}: the loss must be one number, got shape {value.shape}")
     return float(value.reshape(())), grads
@@ -112,7 +116,7 @@ def _grads_dict(grads: Any, case: str) -> dict[str, Any]:
     if not isinstance(grads, dict):
         raise CheckError(
             f"two_layer_loss for {case}: grads must be a dict with the keys of params "
-            f"{list(KEYS)}, got {type(grads).__name__}"
+            f"{list(KEYS)}, got {describe(grads)}"
         )
     if set(grads) != set(KEYS):
         raise CheckError(
@@ -138,7 +142,7 @@ def two_layer_loss_value(learner: Learner) -> None:
             ("a ReLU after the second layer too: the scores go into the loss as they are",
              relu_scores),
         ]
-        hint = next((t for t, v in slips if np.isclose(loss, v, rtol=1e-9, atol=1e-12)), "")
+        hint = which(loss, slips, EXACT)
         raise CheckError(
             f"two_layer_loss for {case}: the loss should be {want:.10g}, got {loss:.10g}"
             + (f"\n  hint: yours is {hint}" if hint else "")
@@ -187,16 +191,19 @@ def _check_param_grad(learner: Learner, key: str) -> None:
         if got.shape == numeric.shape and np.allclose(got, numeric, rtol=1e-6, atol=1e-9):
             continue
         _, _, mid = _reference(X, y, params)
-        for text, value in _grad_slips(key, X, params, mid):
-            if got.shape == value.shape and np.allclose(got, value, rtol=1e-7, atol=1e-12) \
-                    and not np.allclose(value, numeric, rtol=1e-6, atol=1e-9):
-                raise CheckError(
-                    f"two_layer_loss for {case}: grads[{key!r}] is wrong\n  hint: yours is {text}"
-                )
+        slips = [(text, value) for text, value in _grad_slips(key, X, params, mid)
+                 if not close(value, numeric, Tolerance(1e-6, 1e-9))]
+        text = which(got, slips, Tolerance(1e-7, 1e-12))
+        if text:
+            raise CheckError(
+                f"two_layer_loss for {case}: grads[{key!r}] is wrong\n  hint: yours is {text}"
+            )
         try:
             check_gradient(got, numeric, gname, 1e-6, batch_size=X.shape[0])
         except AssertionError as exc:
             raise type(exc)(f"two_layer_loss for {case}, grads[{key!r}]: {exc}") from None
+    if key in ("W1", "b1"):
+        _check_kink(learner, key)
     # As in the notebook: the gradient must also be that of the loss your own function returns.
     X, y, params = _problem(805, 5, 3, 4, 3)
 
@@ -214,24 +221,37 @@ def _check_param_grad(learner: Learner, key: str) -> None:
         ) from None
 
 
-@check(A, "test_two_layer_loss_dW2")
-def two_layer_loss_dW2(learner: Learner) -> None:
-    _check_param_grad(learner, "W2")
+def _kink_problem() -> tuple[np.ndarray, np.ndarray, Params]:
+    """A problem with one hidden pre-activation exactly 0: a[0, 0] = 1·0.5 + 2·(-0.25) + 0.
+
+    The values are exact in binary, so the kink is hit exactly, not nearly."""
+    X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.5, -1.0]])
+    params = {"W1": np.array([[0.5, 1.0], [-0.25, 1.0]]), "b1": np.array([0.0, 0.25]),
+              "W2": np.array([[1.5, -0.5, 0.25], [-1.0, 0.75, 0.5]]), "b2": np.zeros(3)}
+    return X, np.array([0, 2, 1]), params
 
 
-@check(A, "test_two_layer_loss_db2")
-def two_layer_loss_db2(learner: Learner) -> None:
-    _check_param_grad(learner, "b2")
+def _check_kink(learner: Learner, key: str) -> None:
+    """At a pre-activation exactly 0 the ReLU's gradient is 0 (the notebook's dA = dH ⊙ [A > 0])."""
+    X, y, params = _kink_problem()
+    case = "a batch whose first example has a hidden pre-activation exactly 0 (the ReLU's kink)"
+    got = _grads_dict(_call_loss(learner, X, y, params, case)[1], case)[key]
+    got = as_array(got, f"two_layer_loss for {case}: grads[{key!r}]", shape=params[key].shape)
+    _, want, mid = _reference(X, y, params)
+    if close(got, want[key], EXACT):
+        return
+    pick = (lambda da: X.T @ da) if key == "W1" else (lambda da: da.sum(axis=0))
+    # a ReLU mistake of the catalogue, carried through the first layer's backward
+    mistake = next((m for m in RELU_BACKWARD if m.value(mid["a"], mid["dh"]) is not None
+                    and close(got, pick(m.value(mid["a"], mid["dh"])), EXACT)), None)
+    raise CheckError(
+        f"two_layer_loss for {case}: grads[{key!r}] is wrong: {differing(got, want[key])}"
+        + (f"\n  hint: yours is {mistake.message}" if mistake else "")
+    )
 
 
-@check(A, "test_two_layer_loss_dW1")
-def two_layer_loss_dW1(learner: Learner) -> None:
-    _check_param_grad(learner, "W1")
-
-
-@check(A, "test_two_layer_loss_db1")
-def two_layer_loss_db1(learner: Learner) -> None:
-    _check_param_grad(learner, "b1")
+check_table(A, {f"test_two_layer_loss_d{key}": functools.partial(_check_param_grad, key=key)
+                for key in ("W2", "b2", "W1", "b1")})
 
 
 # ----------------------------------------------------------------------------- gradient_descent
@@ -312,7 +332,7 @@ def _call_descent(learner: Learner, loss_fn: Any, X: Any, y: Any, params: Params
         raise CheckError("gradient_descent must return the pair (params, losses)")
     new, losses = result
     if not isinstance(new, dict) or set(new) != set(params):
-        got = sorted(map(str, new)) if isinstance(new, dict) else type(new).__name__
+        got = sorted(map(str, new)) if isinstance(new, dict) else describe(new)
         raise CheckError(
             f"gradient_descent for {case}: the params returned must be a dict with the keys of the "
             f"params passed in, {sorted(params)}; got {got}"
@@ -345,8 +365,7 @@ def gradient_descent_update(learner: Learner) -> None:
                  _reference_descent(ref_fn, X, y, start, lr, epochs, stale=True)[0]),
             ]
             hint = next((text for text, value in slips
-                         if all(np.allclose(got[k], value[k], rtol=1e-9, atol=1e-12) for k in value)),
-                        "")
+                         if all(close(got[k], value[k], EXACT) for k in value)), "")
             key = next(k for k in want if not np.allclose(got[k], want[k], rtol=1e-9, atol=1e-12))
             ix = np.unravel_index(int(np.argmax(np.abs(got[key] - want[key]))), want[key].shape)
             raise CheckError(

@@ -11,15 +11,13 @@ draws from them.
 
 from __future__ import annotations
 
-import contextlib
-import math
-import warnings
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
-from autograder.checks import Learner, check
+from autograder.framework import Learner, check, describe, helper
+from autograder.mistakes import which
+from autograder.numeric import EXACT, close, differing, fmt, quiet
 from bplib.gradcheck import CheckError
 
 __all__: list[str] = []
@@ -41,25 +39,6 @@ _SOFTMAX = (
 )
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence numpy warnings: a wrong answer's overflow must not write to stderr."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        yield
-
-
-def _local(source: str) -> Callable[..., Any]:
-    return eval(source, {"np": np, "math": math})  # our own source, the reference's copy
-
-
-def _fmt(values: Any, limit: int = 8) -> str:
-    values = [float(v) for v in np.ravel(values)]
-    text = ", ".join(f"{v:.6g}" for v in values[:limit])
-    return f"[{text}{', …' if len(values) > limit else ''}]"
-
-
-# ----------------------------------------------------------------------------- iterate_minibatches
 def _id_data(n: int, y_kind: str = "1d") -> tuple[np.ndarray, np.ndarray]:
     """X (n, 3) whose row k starts with k (its id); y whose row k is recognisably y[k]."""
     ids = np.arange(n, dtype=np.float64)
@@ -74,7 +53,7 @@ def _id_data(n: int, y_kind: str = "1d") -> tuple[np.ndarray, np.ndarray]:
 def _batches(learner: Learner, X: np.ndarray, y: np.ndarray, B: int, rng: Any,
              where: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """Call the learner's iterate_minibatches and return its batches as float arrays."""
-    with _quiet():
+    with quiet():
         out = learner.iterate_minibatches(X, y, B, rng)
         if out is None:
             raise CheckError(f"{where}: iterate_minibatches returned None: is a `return` missing?")
@@ -95,7 +74,10 @@ def _batches(learner: Learner, X: np.ndarray, y: np.ndarray, B: int, rng: Any,
                 f"{where}: item {k} of the result is not a pair (X_batch, y_batch); return a "
                 "list of (X_batch, y_batch) tuples"
             )
-        xb, yb = np.asarray(pair[0], dtype=np.float64), np.asarray(pair[1], dtype=np.float64)
+        try:
+            xb, yb = (np.asarray(v, dtype=np.float64) for v in pair)
+        except (TypeError, ValueError):
+            raise CheckError(f"{where}: batch {k} is not a pair of numeric arrays") from None
         if xb.ndim != X.ndim or xb.shape[1:] != X.shape[1:]:
             hint = ""
             if xb.ndim == X.ndim - 1:
@@ -109,6 +91,11 @@ def _batches(learner: Learner, X: np.ndarray, y: np.ndarray, B: int, rng: Any,
             raise CheckError(
                 f"{where}: batch {k} has X_batch of shape {xb.shape} but y_batch of shape "
                 f"{yb.shape}; y_batch must hold the same rows of y {y.shape}"
+            )
+        if len(xb) == 0:
+            raise CheckError(
+                f"{where}: batch {k} is empty; every batch holds at least one example\n  hint: "
+                "the last batch is empty: stop when the slice start reaches N"
             )
         batches.append((xb, yb))
     return batches
@@ -140,7 +127,7 @@ def _check_cover(learner: Learner, n: int, B: int, seed: int) -> None:
             f"ceil(N / B) = {len(want)} batches of sizes {want[:12]}"
             + (f"\n  hint: {hint}" if hint else "")
         )
-    ids = np.concatenate([xb[:, 0] for xb, _ in batches])
+    ids = _order(batches)
     if not np.array_equal(np.sort(ids), np.arange(n)):
         repeated = int(len(ids) - len(np.unique(ids)))
         raise CheckError(
@@ -196,6 +183,8 @@ def iterate_minibatches_pairs(learner: Learner) -> None:
 
 
 def _order(batches: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    if not batches:
+        return np.zeros(0, dtype=np.int64)
     return np.concatenate([xb[:, 0] for xb, _ in batches]).astype(np.int64)
 
 
@@ -227,8 +216,8 @@ def iterate_minibatches_shuffle(learner: Learner) -> None:
             else:
                 hint = "the batches do not hold every example exactly once"
             raise CheckError(
-                f"{where}{nth}: examples in order {_fmt(order, 10)}, expected "
-                f"rng.permutation(N) = {_fmt(want, 10)}\n  hint: {hint}"
+                f"{where}{nth}: examples in order {fmt(order, 10)}, expected "
+                f"rng.permutation(N) = {fmt(want, 10)}\n  hint: {hint}"
             )
 
 
@@ -277,13 +266,13 @@ def _reference(source: str, params: dict[str, np.ndarray], X: np.ndarray, y: np.
                lr: float, epochs: int, B: int, seed: int, *, variant: str = "") -> tuple[
                    dict[str, np.ndarray], list[float], list[float]]:
     """The specified loop, or one of its known slips (``variant``), run here."""
-    f = _local(source)
+    f = helper(source)
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     n = X.shape[0]
     rng = np.random.default_rng(seed)
     losses: list[float] = []
     epoch_losses: list[float] = []
-    with _quiet():
+    with quiet():
         for _ in range(epochs):
             if variant == "same order every epoch":
                 rng = np.random.default_rng(seed)
@@ -323,7 +312,7 @@ def _call_train(learner: Learner, source: str, params: dict[str, np.ndarray], X:
                 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Run the learner's train on copies; return (params, loss per step, loss per epoch)."""
     given = {k: v.copy() for k, v in params.items()}
-    with _quiet():
+    with quiet():
         out = learner.train(given, learner.function(source), X.copy(), y.copy(), lr, epochs, B,
                             seed)
     if out is None:
@@ -332,13 +321,13 @@ def _call_train(learner: Learner, source: str, params: dict[str, np.ndarray], X:
         raise CheckError(f"{where}: train must return the pair (params, history)")
     new, history = out
     if not isinstance(new, dict) or set(new) != set(params):
-        got = sorted(new) if isinstance(new, dict) else type(new).__name__
+        got = sorted(new) if isinstance(new, dict) else describe(new)
         raise CheckError(
             f"{where}: the params train returned should be a dict with the keys "
             f"{sorted(params)}, got {got}"
         )
     if not isinstance(history, dict) or not {"loss", "epoch_loss"} <= set(history):
-        got = sorted(history) if isinstance(history, dict) else type(history).__name__
+        got = sorted(history) if isinstance(history, dict) else describe(history)
         raise CheckError(
             f"{where}: history must be a dict with the lists 'loss' and 'epoch_loss', got {got}"
         )
@@ -354,18 +343,13 @@ def _call_train(learner: Learner, source: str, params: dict[str, np.ndarray], X:
     return result, loss, epoch_loss
 
 
-def _same(a: np.ndarray, b: np.ndarray, rtol: float = 1e-9) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=1e-12))
-
-
 def _diagnose(source: str, params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray,
               lr: float, epochs: int, B: int, seed: int, got: dict[str, np.ndarray],
               loss: np.ndarray) -> str:
     """The hint for a known slip whose run reproduces the learner's, else ""."""
     for variant, hint in _VARIANT_HINTS.items():
         p, ls, _ = _reference(source, params, X, y, lr, epochs, B, seed, variant=variant)
-        if _same(loss, ls) and all(_same(got[k], p[k]) for k in p):
+        if close(loss, ls) and all(close(got[k], p[k]) for k in p):
             return hint
     return ""
 
@@ -378,7 +362,7 @@ def _check_against_reference(learner: Learner, source: str, params: dict[str, np
              f"seed = {seed}")
     got, loss, _ = _call_train(learner, source, params, X, y, lr, epochs, B, seed, where)
     want, want_loss, _ = _reference(source, params, X, y, lr, epochs, B, seed)
-    if _same(loss, want_loss) and all(_same(got[k], want[k]) for k in want):
+    if close(loss, want_loss) and all(close(got[k], want[k]) for k in want):
         return
     hint = _diagnose(source, params, X, y, lr, epochs, B, seed, got, loss)
     if not hint and len(loss) != len(want_loss):
@@ -388,13 +372,13 @@ def _check_against_reference(learner: Learner, source: str, params: dict[str, np
         hint = ("each epoch: order = rng.permutation(N) (one rng made once from the seed), "
                 "batches order[k*B:(k+1)*B], and for each batch record its loss, then "
                 "params[name] - learning_rate * grads[name]")
-    if len(loss) == len(want_loss) and not _same(loss, want_loss):
+    if len(loss) == len(want_loss) and not close(loss, want_loss):
         k = int(np.argmax(~np.isclose(loss, want_loss, rtol=1e-9, atol=1e-12)))
         detail = f"step {k + 1}'s loss is {loss[k]:.10g}, expected {want_loss[k]:.10g}"
     else:
-        name = next((k for k in want if not _same(got[k], want[k])), sorted(want)[0])
-        detail = (f"after training params['{name}'] is {_fmt(got[name], 4)}, expected "
-                  f"{_fmt(want[name], 4)}")
+        name = next((k for k in want if not close(got[k], want[k])), sorted(want)[0])
+        detail = (f"after training params['{name}'] is {fmt(got[name], 4)}, expected "
+                  f"{fmt(want[name], 4)}")
     if len(loss) != len(want_loss):
         detail = f"{len(loss)} steps recorded, expected {len(want_loss)}"
     raise CheckError(f"{where}: {detail}\n  hint: {hint}")
@@ -418,8 +402,8 @@ def train_lowers_loss(learner: Learner) -> None:
         given = {k: v.copy() for k, v in params.items()}
         where = (f"train on noise-free least squares (N = {n}, batch_size = {B}, "
                  f"learning_rate = {lr}, {epochs} epochs)")
-        f = _local(_LINREG)
-        with _quiet():
+        f = helper(_LINREG)
+        with quiet():
             out = learner.train(given, learner.function(_LINREG), X.copy(), y.copy(), lr,
                                 epochs, B, seed)
         if out is None:
@@ -439,7 +423,7 @@ def train_lowers_loss(learner: Learner) -> None:
             raise CheckError(f"{where}: the params train returned should have the keys "
                              f"{sorted(params)}, got {sorted(new)}")
         new = {k: np.asarray(v, dtype=np.float64) for k, v in new.items()}
-        with _quiet():
+        with quiet():
             start, end = f(before, X, y)[0], f(new, X, y)[0]
         if not end < 1e-3 * start:
             if all(np.array_equal(new[k], before[k]) for k in before):
@@ -455,15 +439,15 @@ def train_lowers_loss(learner: Learner) -> None:
                 f"to fall below {1e-3 * start:.3g} (the data fit a line exactly)\n  hint: {hint}"
             )
         if not np.allclose(new["w"], w_true, rtol=1e-2, atol=1e-2):
-            raise CheckError(f"{where}: w ended at {_fmt(new['w'])}, expected close to the "
-                             f"true {_fmt(w_true)}")
+            raise CheckError(f"{where}: w ended at {fmt(new['w'])}, expected close to the "
+                             f"true {fmt(w_true)}")
 
 
 @check(NB, "test_train_batch_extremes")
 def train_batch_extremes(learner: Learner) -> None:
     # Full batch: one exact gradient step per epoch, whatever the seed.
     params, X, y, _ = _linreg_data(8, 3, seed=21, noise=0.2)
-    f = _local(_LINREG)
+    f = helper(_LINREG)
     for B, seed in ((8, 0), (11, 4)):
         where = f"train with N = 8, batch_size = {B} (full batch), 5 epochs, learning_rate = 0.1"
         got, loss, _ = _call_train(learner, _LINREG, params, X, y, 0.1, 5, B, seed, where)
@@ -480,10 +464,10 @@ def train_batch_extremes(learner: Learner) -> None:
                         "range(0, N, batch_size) with order[start:start + batch_size] gives it")
             raise CheckError(f"{where}: {len(loss)} steps recorded, expected one per epoch, "
                              f"5{hint}")
-        if not (_same(loss, want_loss) and all(_same(got[k], want[k]) for k in want)):
+        if not (close(loss, want_loss) and all(close(got[k], want[k]) for k in want)):
             raise CheckError(
                 f"{where}: expected plain full-batch gradient descent: after 5 steps "
-                f"params['w'] = {_fmt(want['w'])}, got {_fmt(got['w'])}\n  hint: with one batch "
+                f"params['w'] = {fmt(want['w'])}, got {fmt(got['w'])}\n  hint: with one batch "
                 "holding every example, each epoch is one step params - learning_rate * grads"
             )
     # Online: N steps per epoch, in the specified order.
@@ -515,7 +499,7 @@ def train_epoch_loss(learner: Learner) -> None:
         if len(epoch_loss) != epochs:
             raise CheckError(f"{where}: history['epoch_loss'] has {len(epoch_loss)} entries, "
                              f"expected one per epoch, {epochs}")
-        if _same(epoch_loss, want):
+        if close(epoch_loss, want):
             continue
         per_epoch = loss.reshape(epochs, len(sizes))
         slips = [
@@ -529,11 +513,12 @@ def train_epoch_loss(learner: Learner) -> None:
             ("the last step's loss only: average over all the epoch's steps, weighted by "
              "batch size", per_epoch[:, -1]),
         ]
-        hint = next((f"yours is {text}" for text, value in slips if _same(epoch_loss, value)),
-                    "epoch_loss[e] = (1/N) Σ_k B_k · loss_k over the steps k of epoch e, with "
-                    "the losses you recorded in history['loss']")
+        found = which(epoch_loss, slips, EXACT)
+        hint = (f"yours is {found}" if found else
+                "epoch_loss[e] = (1/N) Σ_k B_k · loss_k over the steps k of epoch e, with "
+                "the losses you recorded in history['loss']")
         raise CheckError(
-            f"{where}: history['epoch_loss'] is {_fmt(epoch_loss)}, expected {_fmt(want)} from "
+            f"{where}: history['epoch_loss'] is {fmt(epoch_loss)}, expected {fmt(want)} from "
             f"your step losses\n  hint: {hint}"
         )
 
@@ -550,7 +535,7 @@ def _standardize_reference(X_train: np.ndarray, X_test: np.ndarray
 def _call_standardize(learner: Learner, X_train: np.ndarray, X_test: np.ndarray, where: str
                       ) -> tuple[np.ndarray, np.ndarray]:
     a, b = X_train.copy(), X_test.copy()
-    with _quiet():
+    with quiet():
         out = learner.standardize(a, b)
     if out is None:
         raise CheckError(f"{where}: standardize returned None: is a `return` missing?")
@@ -589,7 +574,7 @@ def _train_hint(got: np.ndarray, X: np.ndarray) -> str:
          (X - mu) / sd**2),
         ("scaled but not centred: subtract the mean first", X / sd),
     ]
-    return next((text for text, value in slips if _same(got, value)), "")
+    return which(got, slips, EXACT)
 
 
 @check(NB, "test_standardize_train")
@@ -599,12 +584,12 @@ def standardize_train(learner: Learner) -> None:
         where = f"standardize with X_train of shape {X_train.shape}"
         tr, _ = _call_standardize(learner, X_train, X_test, where)
         want, _ = _standardize_reference(X_train, X_test)
-        if _same(tr, want):
+        if close(tr, want):
             continue
         hint = _train_hint(tr, X_train)
         raise CheckError(
-            f"{where}: X_train_std has column means {_fmt(tr.mean(axis=0), 4)} and stds "
-            f"{_fmt(tr.std(axis=0), 4)}; expected 0 and 1 in every column"
+            f"{where}: X_train_std has column means {fmt(tr.mean(axis=0), 4)} and stds "
+            f"{fmt(tr.std(axis=0), 4)}; expected 0 and 1 in every column"
             + (f"\n  hint: yours is {hint}" if hint else
                "\n  hint: (X_train - mu) / sigma with mu, sigma = X_train.mean(axis=0), "
                "X_train.std(axis=0)")
@@ -621,7 +606,7 @@ def standardize_test(learner: Learner) -> None:
                  f"({name})")
         _, te = _call_standardize(learner, X_train, X_test, where)
         want_tr, want = _standardize_reference(X_train, X_test)
-        if _same(te, want):
+        if close(te, want):
             continue
         mu, sd = X_train.mean(axis=0), X_train.std(axis=0)
         both = np.concatenate([X_train, X_test])
@@ -641,7 +626,7 @@ def standardize_test(learner: Learner) -> None:
             ("training mean and test std: use the training std too",
              (X_test - mu) / np.where(own_sd == 0, 1.0, own_sd)),
         ]
-        hint = next((t for t, v in slips if te.shape == v.shape and _same(te, v)), "")
+        hint = which(te, slips, EXACT)
         raise CheckError(
             f"{where}: X_test_std is wrong; expected (X_test - mu_train) / sigma_train"
             + (f"\n  hint: yours is {hint}" if hint else
@@ -665,9 +650,11 @@ def standardize_constant(learner: Learner) -> None:
                 "(sigma = np.where(sigma == 0, 1.0, sigma)), which maps the feature to 0"
             )
         # X_test_std's values are test_standardize_test's business; here only X_train_std's
-        if not _same(tr, want_tr):
+        if not close(tr, want_tr):
+            why = ("with sigma replaced by 1 the constant feature becomes x - mu: 0 for the "
+                   "training rows" if not close(tr[:, col], want_tr[:, col]) else
+                   "the constant feature is right; the others must be standardized as usual")
             raise CheckError(
-                f"{where}: X_train_std column {col} is {_fmt(tr[:, col], 4)}, expected "
-                f"{_fmt(want_tr[:, col], 4)}\n  hint: with sigma replaced by 1 the constant "
-                "feature becomes x - mu: 0 for the training rows"
+                f"{where}: X_train_std is wrong: {differing(tr, want_tr)} (entries as [row, "
+                f"column])\n  hint: {why}"
             )

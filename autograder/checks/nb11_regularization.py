@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import Learner, LearnerError, check
+from autograder.framework import Learner, LearnerError, as_array, as_tuple, check, describe
+from autograder.mistakes import which
+from autograder.numeric import EXACT, Tolerance, close
 from bplib.gradcheck import CheckError, GradientCheckError, check_gradient
 from bplib.regularization import l2_penalty as reference_l2
 
@@ -32,29 +34,6 @@ NB = "11-regularization"
 # The worked examples of the notebook (sections 2 and 3).
 W_EXAMPLE = np.array([[1.0, -2.0], [0.5, 3.0]])
 V_EXAMPLE = np.array([2.0, -1.0])
-
-
-def _array(value: Any, what: str) -> np.ndarray:
-    if value is None:
-        raise CheckError(f"{what} is None: is a `return` missing?")
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise CheckError(f"{what} must be a numeric array, got {type(value).__name__}") from None
-
-
-def _pair(result: Any, function: str, names: str) -> tuple[Any, Any]:
-    if result is None:
-        raise CheckError(f"{function} returned None: is a `return` missing?")
-    if not isinstance(result, tuple | list) or len(result) != 2:
-        got = f"{len(result)} values" if isinstance(result, tuple | list) else type(result).__name__
-        raise CheckError(f"{function} must return the pair ({names}), got {got}")
-    return result[0], result[1]
-
-
-def _close(a: Any, b: Any, rtol: float = 1e-9, atol: float = 1e-12) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
 # ----------------------------------------------------------------------------- l2_penalty
@@ -76,7 +55,7 @@ def _l2(learner: Learner, weights: Any, reg: float) -> tuple[Any, Any, str]:
     """The learner's (loss, grads) for a copy of ``weights``; checks the inputs are unchanged."""
     given = copy.deepcopy(weights)
     where = f"l2_penalty({_describe(weights)}, reg={reg:g})"
-    loss, grads = _pair(learner.l2_penalty(given, reg), "l2_penalty", "loss, grads")
+    loss, grads = as_tuple(learner.l2_penalty(given, reg), "l2_penalty", ["loss", "grads"])
     # Only a top-level array travels back from the sandbox when changed in place (not arrays
     # inside a list), so in-place changes are checked on single arrays, the same both ways.
     if not isinstance(weights, list | tuple) and not np.array_equal(given, weights):
@@ -107,7 +86,7 @@ def _loss_slips(arrays: list[np.ndarray], reg: float) -> list[tuple[str, float]]
 def _check_loss(loss: Any, weights: Any, reg: float, where: str) -> None:
     arrays = list(weights) if isinstance(weights, list | tuple) else [weights]
     want = reference_l2(weights, reg)[0]
-    got = _array(loss, "loss")
+    got = as_array(loss, "loss")
     if got.size != 1:
         raise CheckError(
             f"{where}: the loss must be one number, got an array of shape {got.shape}\n  hint: "
@@ -118,7 +97,7 @@ def _check_loss(loss: Any, weights: Any, reg: float, where: str) -> None:
         return
     hint = ""
     if reg > 0:
-        hint = next((text for text, v in _loss_slips(arrays, reg) if np.isclose(value, v, 1e-9)), "")
+        hint = which(value, _loss_slips(arrays, reg), Tolerance(1e-9, 1e-8))
     if not hint and len(arrays) > 1:
         for k, w in enumerate(arrays):
             if np.isclose(value, reference_l2(w, reg)[0], rtol=1e-9):
@@ -136,7 +115,7 @@ def _check_grad(got: Any, w: np.ndarray, reg: float, where: str, name: str = "gr
             f"{where}: {name} is a list holding one array\n  hint: for ONE weight array return "
             "one gradient array; a list of gradients only for a list of weights"
         )
-    got = _array(got, name)
+    got = as_array(got, name)
     want = reg * w
     slips = [
         ("2 * reg * w: the 0.5 of the penalty cancels the 2 of d(w**2)/dw, so the gradient is "
@@ -149,8 +128,8 @@ def _check_grad(got: Any, w: np.ndarray, reg: float, where: str, name: str = "gr
         slips.append(("w itself: the factor reg is missing (the gradient is reg * w)", w))
     if reg == 0:
         slips = [("not zero: with reg = 0 there is no penalty, so its gradient is zero", w)]
-    if got.shape == want.shape and not _close(got, want):
-        hint = next((text for text, value in slips if _close(got, value)), "")
+    if got.shape == want.shape and not close(got, want):
+        hint = which(got, slips, EXACT)
         if hint:
             raise GradientCheckError(f"{where}: {name} is wrong.\n  hint: yours is {hint}")
         if reg == 0 and np.any(got):
@@ -211,7 +190,7 @@ def l2_penalty_list(learner: Learner) -> None:
         if not isinstance(grads, list | tuple):
             raise CheckError(
                 f"{where}: grads must be a list with one gradient per array, got "
-                f"{type(grads).__name__}\n  hint: when weights is a list (or tuple), return "
+                f"{describe(grads)}\n  hint: when weights is a list (or tuple), return "
                 "[reg * w for w in weights]"
             )
         if len(grads) != len(weights):
@@ -228,13 +207,14 @@ def l2_penalty_list(learner: Learner) -> None:
 def _dropout(learner: Learner, x: np.ndarray, param: dict[str, Any], where: str) -> tuple[Any, Any]:
     """The learner's (out, cache) for a copy of x and of the param dict; x must stay unchanged."""
     given = x.copy()
-    out, cache = _pair(learner.dropout_forward(given, dict(param)), "dropout_forward", "out, cache")
+    out, cache = as_tuple(learner.dropout_forward(given, dict(param)), "dropout_forward",
+                          ["out", "cache"])
     if not np.array_equal(given, x):
         raise CheckError(
             f"{where} changed its input x in place\n  hint: return a new array, x * mask, and "
             "leave x as it was (the layer below may still need it)"
         )
-    got = _array(out, "out")
+    got = as_array(out, "out")
     if got.shape != x.shape:
         raise CheckError(f"{where}: out has shape {got.shape}, expected the shape of x {x.shape}")
     return got, cache
@@ -267,15 +247,16 @@ def _check_statistics(out: np.ndarray, x: np.ndarray, p: float, where: str) -> N
     values = ratio[kept]
     if values.size and not np.allclose(values, scale, rtol=1e-9, atol=0):
         slips = [
-            (1.0, "the kept units are not rescaled: divide them by the keep probability 1 - p, "
-                  "so that E[out] = x and test mode can stay the identity"),
-            (1.0 - p, "the kept units are multiplied by 1 - p; inverted dropout DIVIDES by 1 - p "
-                      "(the keep probability)"),
-            (1.0 / p if p else np.inf, "the kept units are divided by p; divide by the keep "
-                                        "probability 1 - p"),
+            ("the kept units are not rescaled: divide them by the keep probability 1 - p, "
+             "so that E[out] = x and test mode can stay the identity", 1.0),
+            ("the kept units are multiplied by 1 - p; inverted dropout DIVIDES by 1 - p "
+             "(the keep probability)", 1.0 - p),
+            ("the kept units are divided by p; divide by the keep probability 1 - p",
+             1.0 / p if p else np.inf),
         ]
-        hint = next((text for value, text in slips if np.allclose(values, value, rtol=1e-9)),
-                    "out must be x * mask / (1 - p) with a mask of zeros and ones")
+        hint = which(values, [(text, np.full_like(values, factor)) for text, factor in slips],
+                     Tolerance(1e-9, 1e-8))
+        hint = hint or "out must be x * mask / (1 - p) with a mask of zeros and ones"
         raise CheckError(
             f"{where}: on the kept units out / x should be 1 / (1 - p) = {scale:.6g}, got values "
             f"between {values.min():.6g} and {values.max():.6g}\n  hint: {hint}"
@@ -301,7 +282,7 @@ def dropout_forward_train(learner: Learner) -> None:
     # p = 0 drops nothing: the identity, also in train mode.
     x = rng.standard_normal((30, 20))
     out, _ = _dropout(learner, x, {"p": 0.0, "mode": "train", "seed": 16}, _train_where(x.shape, 0, 16))
-    if not _close(out, x):
+    if not close(out, x):
         raise CheckError(
             "dropout_forward with p = 0 in train mode must return x unchanged (nothing is dropped "
             "and 1 / (1 - 0) = 1)"
@@ -345,11 +326,11 @@ def dropout_forward_test(learner: Learner) -> None:
         param = {"p": p, "mode": "test"} if seed is None else {"p": p, "mode": "test", "seed": seed}
         where = f"dropout_forward(x of shape {x.shape}, p={p:g}, mode='test')"
         out, _ = _dropout(learner, x, param, where)
-        if _close(out, x, rtol=1e-12):
+        if close(out, x, Tolerance(1e-12, EXACT.atol)):
             continue
         scaled = "scaled in test mode: inverted dropout already divided by 1 - p in training, so "
         hint = ""
-        if _close(out, x * (1 - p)) or _close(out, x / (1 - p)):
+        if close(out, x * (1 - p)) or close(out, x / (1 - p)):
             hint = scaled + "test mode returns x unchanged"
         elif np.any(out == 0):
             hint = "units dropped in test mode: at test time every unit is used; return x unchanged"
@@ -367,7 +348,7 @@ def _backward(learner: Learner, dout: np.ndarray, cache: Any, where: str) -> np.
     dx = learner.dropout_backward(given, cache)
     if not np.array_equal(given, dout):
         raise CheckError(f"{where}: dropout_backward changed dout in place; compute a new array")
-    return _array(dx, "dx")
+    return as_array(dx, "dx")
 
 
 @check(NB, "test_dropout_backward_train")
@@ -387,13 +368,13 @@ def dropout_backward_train(learner: Learner) -> None:
         local = out / x  # the scaled mask this forward call used: d out / d x, entry by entry
         dx = _backward(learner, dout, cache, where)
         want = dout * local
-        if dx.shape == want.shape and not _close(dx, want):
+        if dx.shape == want.shape and not close(dx, want):
             kept = local != 0
             hint = ""
-            if p > 0 and _close(dx, dout * kept):
+            if p > 0 and close(dx, dout * kept):
                 hint = ("the kept units' gradient is not scaled: the forward pass multiplied them "
                         "by 1 / (1 - p), so d out / d x = mask / (1 - p)")
-            elif np.any((dx != 0) != kept) and _close(dx[dx != 0], (dout * np.max(local))[dx != 0]):
+            elif np.any((dx != 0) != kept) and close(dx[dx != 0], (dout * np.max(local))[dx != 0]):
                 hint = ("dx uses a different mask from the forward pass: use the mask from the "
                         "cache (a newly drawn mask belongs to a different thinned network)")
             if hint:
@@ -428,9 +409,9 @@ def dropout_backward_test(learner: Learner) -> None:
                 f"{exc}\n  hint: in test mode dropout is the identity and there is no mask; "
                 "its backward pass returns dout unchanged"
             ) from None
-        if _close(dx, dout, rtol=1e-12):
+        if close(dx, dout, Tolerance(1e-12, EXACT.atol)):
             continue
         hint = "in test mode dropout is the identity, so dx = dout"
-        if _close(dx, dout * (1 - p)) or _close(dx, dout / (1 - p)):
+        if close(dx, dout * (1 - p)) or close(dx, dout / (1 - p)):
             hint = "dx is scaled in test mode; " + hint
         raise GradientCheckError(f"{where}: dx must equal dout\n  hint: {hint}")

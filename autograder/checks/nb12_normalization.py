@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import Learner, LearnerError, check
+from autograder.framework import Learner, LearnerError, as_array, as_tuple, check
+from autograder.mistakes import which
+from autograder.numeric import MATCH, Tolerance, close, quiet, worst_entry
 from bplib import normalization as ref
 from bplib.gradcheck import CheckError, GradientCheckError, check_gradient, numerical_gradient_array
 
@@ -36,20 +38,6 @@ GAMMA_EXAMPLE = np.array([2.0, 0.5])
 BETA_EXAMPLE = np.array([1.0, -1.0])
 
 GRAD_TOL = 1e-6  # centered differences of a normalization are good to about 1e-8
-
-
-def _array(value: Any, what: str) -> np.ndarray:
-    if value is None:
-        raise CheckError(f"{what} is None: is a `return` missing?")
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise CheckError(f"{what} must be a numeric array, got {type(value).__name__}") from None
-
-
-def _close(a: Any, b: Any, rtol: float = 1e-7, atol: float = 1e-10) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
 def _draw(seed: int, n: int, d: int, scale: float = 1.0, offset: float = 0.0
@@ -74,17 +62,11 @@ def _forward(learner: Learner, name: str, x: np.ndarray, gamma: np.ndarray, beta
     where = f"{name}(x of shape {x.shape}, ..., {_show(param)})"
     args = [x.copy(), gamma.copy(), beta.copy()]
     given = copy.deepcopy(param)
-    result = getattr(learner, name)(*args, given)
-    if result is None:
-        raise CheckError(f"{where}: returned None: is a `return` missing?")
-    if not isinstance(result, tuple | list) or len(result) != 2:
-        raise CheckError(f"{where}: must return the pair (out, cache)")
+    result = as_tuple(getattr(learner, name)(*args, given), f"{where}:", ["out", "cache"])
     for arg, before, label in zip(args, (x, gamma, beta), ("x", "gamma", "beta"), strict=True):
         if not np.array_equal(arg, before):
             raise CheckError(f"{where} changed its input {label} in place; compute new arrays")
-    out = _array(result[0], "out")
-    if out.shape != x.shape:
-        raise CheckError(f"{where}: out has shape {out.shape}, expected (N, D) = {x.shape}")
+    out = as_array(result[0], f"{where}: out", shape=x.shape)
     return out, result[1], given, where
 
 
@@ -95,23 +77,24 @@ def _normalize(x: np.ndarray, mean: Any, var: Any, eps: float, gamma: np.ndarray
 
 def _check_out(out: np.ndarray, want: np.ndarray, where: str,
                slips: list[tuple[str, Callable[[], np.ndarray]]]) -> None:
-    if _close(out, want, rtol=1e-8, atol=1e-10):
+    tol = Tolerance(1e-8, 1e-10)
+    if close(out, want, tol):
         return
-    hint = ""
-    with np.errstate(all="ignore"):
-        for text, make in slips:
-            try:
-                if _close(out, make(), rtol=1e-8, atol=1e-10):
-                    hint = text
-                    break
-            except ValueError:  # a slip whose shapes do not broadcast for this input
-                continue
-    k = int(np.argmax(np.abs(out - want)))
-    i, j = np.unravel_index(k, out.shape)
+    hint = which(out, [(text, _made(make)) for text, make in slips], tol)
+    (i, j), yours, expected = worst_entry(out, want)
     raise CheckError(
-        f"{where}: out is wrong; worst entry out[{i}, {j}]: yours = {out[i, j]:.8g}, expected "
-        f"{want[i, j]:.8g}" + (f"\n  hint: yours is {hint}" if hint else "")
+        f"{where}: out is wrong; worst entry out[{i}, {j}]: yours = {yours:.8g}, expected "
+        f"{expected:.8g}" + (f"\n  hint: yours is {hint}" if hint else "")
     )
+
+
+def _made(make: Callable[[], np.ndarray]) -> np.ndarray | None:
+    """A slip's value, or None where its shapes do not broadcast for this input."""
+    try:
+        with quiet():
+            return make()
+    except ValueError:
+        return None
 
 
 # ----------------------------------------------------------------------------- batchnorm_forward
@@ -203,14 +186,13 @@ def _check_running(param_after: dict[str, Any] | None, want: dict[str, Any], bef
                 f"were not updated\n  hint: store the updated running averages in "
                 f"bn_param['{key}'] (they start as zeros of shape (D,))"
             )
-        got = _array(param_after[key], f"bn_param['{key}']")
+        got = as_array(param_after[key], f"bn_param['{key}']")
         if got.shape != (d,):
             raise CheckError(f"{where}: bn_param['{key}'] has shape {got.shape}, expected (D,) = ({d},)")
-        if _close(got, want[key], rtol=1e-9, atol=1e-12):
+        if close(got, want[key], Tolerance(1e-9, 1e-12)):
             continue
         old = np.asarray(before.get(key, np.zeros(d)), dtype=np.float64)
-        hint = next((text for text, value in _running_slips(old, batch, m, unbiased)
-                     if _close(got, value, rtol=1e-9, atol=1e-12)), "")
+        hint = which(got, _running_slips(old, batch, m, unbiased), Tolerance(1e-9, 1e-12))
         if hint.startswith("not updated"):
             hint = "the running averages were not updated: " + hint[len("not updated: "):]
         raise CheckError(
@@ -273,7 +255,7 @@ def batchnorm_forward_test(learner: Learner) -> None:
         _check_out(out, want, where, slips)
         for key, value in (("running_mean", mean), ("running_var", var)):
             got = None if after is None else after.get(key)
-            if got is None or not _close(got, value, rtol=0, atol=0):
+            if got is None or not close(got, value, Tolerance(0, 0)):
                 raise CheckError(
                     f"{where}: test mode changed bn_param['{key}']\n  hint: the running averages "
                     "are updated in train mode only; test mode just reads them"
@@ -332,11 +314,11 @@ def _param_slips(name: str, got: np.ndarray, dout: np.ndarray, xhat: np.ndarray)
     if got.shape == (n,) and n != d:
         return (f"{name} was summed over axis 1 (the features); sum over axis 0, the batch: "
                 "gamma and beta are shared by every example, one entry per feature")
-    if name == "dgamma" and _close(got, dout.sum(axis=0), rtol=1e-7):
+    if name == "dgamma" and close(got, dout.sum(axis=0), MATCH):
         return "dgamma must be weighted by xhat: dgamma = sum over the batch of dout * xhat"
-    if name == "dbeta" and _close(got, (dout * xhat).sum(axis=0), rtol=1e-7):
+    if name == "dbeta" and close(got, (dout * xhat).sum(axis=0), MATCH):
         return "dgamma and dbeta are swapped: dbeta = sum(dout), dgamma = sum(dout * xhat)"
-    if _close(got, (dout * xhat if name == "dgamma" else dout).mean(axis=0), rtol=1e-7):
+    if close(got, (dout * xhat if name == "dgamma" else dout).mean(axis=0), MATCH):
         return f"{name} was averaged over the batch: sum over it instead (dout already carries any 1/N)"
     return ""
 
@@ -358,7 +340,7 @@ def _check_backward(learner: Learner, forward: str, backward: str, names: list[s
             raise CheckError(f"{where}: must return the tuple (dx, dgamma, dbeta)")
         ref_out = reference(x, gamma, beta, copy.deepcopy(param))[0]
         note = ""
-        if not _close(out, ref_out, rtol=1e-8):
+        if not close(out, ref_out, Tolerance(1e-8, MATCH.atol)):
             note = (f"\n  note: your {forward} gives the wrong out for these inputs too, and this "
                     f"backward pass is checked with the cache it returns: fix {forward} first")
         xhat = (x - x.mean(axis=0 if kind == "batchnorm" else 1, keepdims=True))
@@ -369,13 +351,14 @@ def _check_backward(learner: Learner, forward: str, backward: str, names: list[s
             gname = f"d{name}"
             if result[index] is None:
                 raise GradientCheckError(f"{where}: {gname} is None: is it computed and returned?")
-            got = _array(result[index], gname)
+            got = as_array(result[index], gname)
             numeric = _reference_numeric(kind, x, gamma, beta, param, dout, name)
             hint = ""
-            if name == "x" and got.shape == x.shape and not _close(got, numeric, 1e-5, 1e-8):
-                hint = next((text for text, make in _dx_slips(kind, x, gamma, param, dout)
-                             if _close(got, make(), 1e-6, 1e-9)), "")
-            elif name != "x" and not _close(got, numeric, 1e-5, 1e-8):
+            if name == "x" and got.shape == x.shape and not close(got, numeric, Tolerance(1e-5, 1e-8)):
+                hint = which(got, [(text, _made(make))
+                                   for text, make in _dx_slips(kind, x, gamma, param, dout)],
+                             Tolerance(1e-6, 1e-9))
+            elif name != "x" and not close(got, numeric, Tolerance(1e-5, 1e-8)):
                 hint = _param_slips(gname, got, dout, xhat)
             if hint:
                 hint = f"yours is {hint}" if name == "x" else hint
@@ -393,7 +376,7 @@ def _check_backward(learner: Learner, forward: str, backward: str, names: list[s
         zero = getattr(learner, backward)(np.zeros((n, d)), cache)
         for name in names:
             index = ("x", "gamma", "beta").index(name)
-            if np.any(_array(zero[index], f"d{name}")):
+            if np.any(as_array(zero[index], f"d{name}")):
                 raise GradientCheckError(
                     f"{where}: with dout = 0, d{name} must be all zeros\n  hint: every term of "
                     f"d{name} must be multiplied by the upstream gradient dout"

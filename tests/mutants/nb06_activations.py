@@ -75,6 +75,13 @@ MUTANTS = [
     ),
     Mutant(
         cell="relu_backward",
+        name="mask x >= 0: passes dout at the kink, where the notebook's convention is 0",
+        source=_RB + "    return dout * (x >= 0)\n",
+        loses=["test_relu_backward"],
+        explains="x == 0",
+    ),
+    Mutant(
+        cell="relu_backward",
         name="writes the mask into dout in place",
         source=_RB + "    dout[x <= 0] = 0.0\n    return dout\n",
         loses=["test_relu_backward"],
@@ -103,6 +110,13 @@ MUTANTS = [
         explains="travel in the cache",
     ),
     # ----------------------------------------------------------------- leaky_relu_backward
+    Mutant(
+        cell="leaky_relu_backward",
+        name="slope 1 at the kink: x >= 0, where the notebook's slope for x <= 0 is alpha",
+        source=_LB + "    return np.where(x >= 0, dout, alpha * dout)\n",
+        loses=["test_leaky_relu_backward"],
+        explains="x == 0",
+    ),
     Mutant(
         cell="leaky_relu_backward",
         name="slope not applied (ReLU's backward)",
@@ -261,11 +275,6 @@ ALTERNATIVES = [
         cell="relu_forward",
         name="x times its 0/1 mask",
         source=_RF + "    return x * (x > 0), x\n",
-    ),
-    Alternative(
-        cell="relu_backward",
-        name="mask x >= 0 (differs only at the kink, which checks avoid)",
-        source=_RB + "    return dout * (x >= 0)\n",
     ),
     Alternative(
         cell="leaky_relu_forward",

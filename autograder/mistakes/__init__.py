@@ -1,0 +1,118 @@
+"""The catalogue of known mistakes: each defined once, with what it computes and what to do.
+
+A :class:`Mistake` is a plausible wrong implementation of a graded function, reduced to
+``result``: a function of the graded function's own inputs that computes the *mistaken* result
+(or, for a mistake that is the right answer transformed, like a flipped sign, ``relation``: a
+predicate of the answer and the expected one), and ``message``: a sentence that says what the
+result is and what to do instead. Which mistake a
+wrong answer is: :func:`diagnose` (the first whose result the answer matches); the message
+only: :func:`hint`. One module per topic holds the tables:
+
+* :mod:`autograder.mistakes.layers` — affine forward;
+* :mod:`autograder.mistakes.activations` — ReLU, leaky ReLU, sigmoid, tanh (forward and backward);
+* :mod:`autograder.mistakes.optimizers` — SGD, momentum, RMSProp, Adam.
+
+(Losses, normalization, regularization and the training loop still keep their mistakes in their
+check modules, as ``(text, value)`` lists matched with :func:`which`; they move here as tables
+the same way.)
+
+The catalogue is pure numpy (with :mod:`autograder.numeric`): the grader's hidden checks use it,
+and a notebook's visible tests can import it in the learner's kernel::
+
+    from autograder.mistakes import hint
+    from autograder.mistakes.optimizers import ADAM
+
+    next_w, config = adam(w, dw, dict(config))
+    assert np.allclose(next_w, expected), "wrong next_w" + hint(next_w, ADAM, w, dw, config,
+                                                                 want=expected)
+
+It never holds a graded function's correct result in a form that could stand in for the
+learner's answer: a mistake computes a *wrong* variant (one that is the right answer turned
+around is a ``relation`` that needs the right answer given), and the correct values are the
+reference's (:mod:`bplib`), computed by the hidden checks in the grader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autograder.numeric import MATCH, Tolerance, close, quiet
+
+__all__ = ["Mistake", "diagnose", "hint", "negated", "step_reversed", "which"]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One known mistake.
+
+    name: a few words, unique in its table (``"no bias correction"``).
+    message: what the mistaken result is, and what to do instead; it reads after "yours is".
+    result: the mistaken result, computed from the graded function's inputs (as passed to it).
+    relation: instead of ``result``, whether an answer is this mistake, given the answer, the
+        right one and the inputs (``relation(got, want, *inputs)``).
+    """
+
+    name: str
+    message: str
+    result: Callable[..., Any] | None = None
+    relation: Callable[..., bool] | None = None
+
+    def value(self, *inputs: Any) -> Any:
+        """The mistaken result for ``inputs`` (``None`` for a relation, or where the mistake
+        makes no sense for them): to carry a mistake of one layer through a bigger model."""
+        if self.result is None:
+            return None
+        try:
+            with quiet():
+                return self.result(*inputs)
+        except (ArithmeticError, ValueError, TypeError, IndexError, KeyError):
+            return None
+
+    def matches(self, got: Any, inputs: tuple[Any, ...], want: Any = None,
+                tol: Tolerance = MATCH) -> bool:
+        """Whether ``got`` is this mistake for ``inputs`` (a relation needs ``want``)."""
+        if self.result is not None:
+            value = self.value(*inputs)
+            return value is not None and close(got, value, tol)
+        try:
+            with quiet():
+                return self.relation is not None and want is not None and bool(
+                    self.relation(got, want, *inputs))
+        except (ArithmeticError, ValueError, TypeError, IndexError, KeyError):
+            return False  # a mistake that makes no sense for these inputs is not the one
+
+
+def diagnose(got: Any, mistakes: Iterable[Mistake], *inputs: Any, want: Any = None,
+             tol: Tolerance = MATCH) -> Mistake | None:
+    """The first of ``mistakes`` that ``got`` is, for ``inputs`` (and the right ``want``)."""
+    return next((m for m in mistakes if m.matches(got, inputs, want, tol)), None)
+
+
+def hint(got: Any, mistakes: Iterable[Mistake], *inputs: Any, want: Any = None,
+         tol: Tolerance = MATCH) -> str:
+    """``"\\n  hint: yours is <message>"`` for the mistake ``got`` is; ``""`` if none."""
+    found = diagnose(got, mistakes, *inputs, want=want, tol=tol)
+    return f"\n  hint: yours is {found.message}" if found else ""
+
+
+def negated(got: Any, want: Any, *_: Any) -> bool:
+    """A relation: ``got`` is ``-want`` (and ``want`` is not zero)."""
+    return bool(np.any(want)) and close(got, -np.asarray(want, dtype=np.float64), MATCH)
+
+
+def step_reversed(got: Any, want: Any, w: Any, *_: Any) -> bool:
+    """A relation for update rules: ``got - w`` is ``-(want - w)``, a step the wrong way."""
+    w = np.asarray(w, dtype=np.float64)
+    return negated(np.asarray(got, dtype=np.float64) - w, np.asarray(want, dtype=np.float64) - w)
+
+
+def which(got: Any, candidates: Sequence[tuple[str, Any]], tol: Tolerance = MATCH) -> str:
+    """The text of the first ``(text, mistaken value)`` candidate that ``got`` matches; ``""``.
+
+    For a check's own one-off cases; a mistake that more than one check knows belongs in a
+    table of :class:`Mistake`."""
+    return next((text for text, value in candidates if close(got, value, tol)), "")

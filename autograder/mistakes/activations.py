@@ -1,0 +1,127 @@
+"""Known mistakes of the activations (notebook 6; the ReLU again in notebooks 8 and 16).
+
+Inputs, as the graded functions get them: forward ``(x)`` (leaky ReLU ``(x, alpha)``, ``alpha``
+``None`` when the default is used); backward ``(x, dout)`` for ReLU, ``(x, alpha, dout)`` for
+leaky ReLU, ``(out, dout)`` for sigmoid and tanh (their cache is the output). A mistake whose
+result would be another graded function's right answer (the sigmoid in place of tanh) is a
+``relation``, so the catalogue never computes one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograder.numeric import MATCH, close
+
+from . import Mistake, negated
+
+__all__ = [
+    "LEAKY_RELU_BACKWARD",
+    "LEAKY_RELU_FORWARD",
+    "RELU_BACKWARD",
+    "RELU_FORWARD",
+    "SIGMOID_BACKWARD",
+    "SIGMOID_FORWARD",
+    "TANH_BACKWARD",
+    "TANH_FORWARD",
+]
+
+DEFAULT_ALPHA = 0.01
+
+
+def _is(value: Any) -> Any:
+    """A relation: the answer is ``value(*inputs)`` (computed only to compare, never returned)."""
+    return lambda got, want, *inputs: close(got, value(*inputs), MATCH)
+
+
+RELU_FORWARD = [
+    Mistake("min", "min(0, x): ReLU keeps the positive part, max(0, x)",
+            lambda x: np.minimum(x, 0.0)),
+    Mistake("abs", "|x|: negative inputs become 0, not -x", lambda x: np.abs(x)),
+    Mistake("identity", "x itself: negative inputs must become 0", lambda x: x),
+]
+
+RELU_BACKWARD = [
+    Mistake("times output", "dout times the OUTPUT max(0, x); ReLU's local derivative is the 0/1 "
+            "mask (x > 0), so dx = dout where x > 0 and 0 elsewhere",
+            lambda x, dout: dout * np.maximum(x, 0.0)),
+    Mistake("mask on dout", "dout masked where dout > 0; the mask comes from the input x: where "
+            "x > 0", lambda x, dout: np.where(dout > 0, dout, 0.0)),
+    Mistake("mask inverted", "the mask inverted: the gradient passes where x > 0, and is 0 where "
+            "x < 0", lambda x, dout: np.where(x < 0, dout, 0.0)),
+    Mistake("passes at 0", "dout passed on where x == 0 exactly: at the kink the convention is "
+            "0, so the mask is x > 0 (not x >= 0)",
+            lambda x, dout: np.where(x >= 0, dout, 0.0) if np.any(x == 0) else None),
+]
+
+
+def _alpha(alpha: float | None) -> float:
+    return DEFAULT_ALPHA if alpha is None else alpha
+
+
+LEAKY_RELU_FORWARD = [
+    Mistake("slope on positive side", "alpha applied to the positive side: x > 0 passes "
+            "unchanged, x < 0 is scaled by alpha",
+            lambda x, alpha: np.where(x > 0, _alpha(alpha) * x, x)),
+    Mistake("relu", "ReLU: the slope alpha is missing, x < 0 gives alpha·x, not 0",
+            lambda x, alpha: np.maximum(x, 0.0)),
+    Mistake("default alpha", "computed with alpha = 0.01, not the alpha passed in: use the "
+            "argument", lambda x, alpha: None if alpha is None else np.where(x > 0, x, 0.01 * x)),
+    Mistake("other default", "computed with another default slope: the default is alpha = 0.01 "
+            "(write alpha=0.01 in the signature)",
+            lambda x, alpha: np.where(x > 0, x, 0.1 * x) if alpha is None else None),
+]
+
+LEAKY_RELU_BACKWARD = [
+    Mistake("relu mask", "0 where x < 0, as for ReLU: there the slope is alpha, so dx = "
+            "alpha·dout", lambda x, alpha, dout: np.where(x > 0, dout, 0.0)),
+    Mistake("alpha times x", "alpha·x where x < 0: the local derivative there is the slope alpha, "
+            "and it multiplies dout", lambda x, alpha, dout: np.where(x > 0, dout, alpha * x)),
+    Mistake("slope on positive side", "the slope alpha applied where x > 0; there the slope is 1",
+            lambda x, alpha, dout: np.where(x > 0, alpha * dout, dout)),
+    Mistake("default slope", "computed with the slope 0.01, not the alpha in the cache",
+            lambda x, alpha, dout: np.where(x > 0, dout, 0.01 * dout)),
+    Mistake("1 at 0", "the slope 1 used where x == 0 exactly: the convention at the kink is the "
+            "slope of the left side, alpha (the mask is x > 0)",
+            lambda x, alpha, dout: np.where(x >= 0, dout, alpha * dout) if np.any(x == 0) else None),
+]
+
+SIGMOID_FORWARD = [
+    Mistake("exponent +x", "1 / (1 + exp(+x)) = σ(-x): the exponent is -x",
+            lambda x: 1.0 / (1.0 + np.exp(x))),
+    Mistake("tanh", "tanh(x); the sigmoid is 1 / (1 + exp(-x))", lambda x: np.tanh(x)),
+    Mistake("exp", "exp(-x); the sigmoid is 1 / (1 + exp(-x))", lambda x: np.exp(-x)),
+]
+
+TANH_FORWARD = [
+    Mistake("2 sigma(x) - 1", "2σ(x) - 1; tanh(x) is 2σ(2x) - 1",
+            lambda x: 2.0 / (1.0 + np.exp(-x)) - 1.0),
+    Mistake("sigmoid", "σ(x), the sigmoid; tanh(x) = (e^x - e^-x) / (e^x + e^-x)",
+            relation=_is(lambda x: 0.5 + 0.5 * np.tanh(0.5 * x))),
+    Mistake("sign flipped", "tanh(-x): the sign is flipped", relation=negated),
+]
+
+SIGMOID_BACKWARD = [
+    Mistake("cache as input", "dout·σ(c)·(1 - σ(c)) with c the cache: the sigmoid applied again, "
+            "as if the cache were the input x. The cache IS the output out = σ(x): dx = "
+            "dout·out·(1 - out)",
+            relation=_is(lambda out, dout: dout * (0.25 - 0.25 * np.tanh(0.5 * out) ** 2))),
+    Mistake("tanh's derivative", "dout·(1 - out²), the derivative of tanh; the sigmoid's is "
+            "out·(1 - out)", relation=_is(lambda out, dout: dout * (1 - out**2))),
+    Mistake("missing (1 - out)", "dout·out, missing the factor (1 - out)",
+            lambda out, dout: dout * out),
+]
+
+TANH_BACKWARD = [
+    Mistake("cache as input", "dout·(1 - tanh(c)²) with c the cache: tanh applied again, as if "
+            "the cache were the input x. The cache IS the output out = tanh(x): dx = "
+            "dout·(1 - out²)", lambda out, dout: dout * (1 - np.tanh(out) ** 2)),
+    Mistake("missing square", "dout·(1 - out), missing the square: tanh'(x) = 1 - tanh(x)²",
+            lambda out, dout: dout * (1 - out)),
+    Mistake("sigmoid's derivative", "dout·out·(1 - out), the sigmoid's derivative; tanh's is "
+            "1 - out²", relation=_is(lambda out, dout: dout * out * (1 - out))),
+    Mistake("square misplaced", "dout·(1 - out)², the square in the wrong place: 1 - out², not "
+            "(1 - out)²", lambda out, dout: dout * (1 - out) ** 2),
+]
