@@ -30,6 +30,8 @@ def as_float_array(a: Any, name: str) -> np.ndarray:
     Integer and boolean inputs are converted to float64; anything that cannot be turned into a
     numeric array raises ``ValueError`` naming ``name`` and the type that came.
     """
+    if type(a) is np.ndarray and a.dtype.kind == "f":
+        return a  # the common case, answered at once (subclasses such as np.matrix go on)
     if a is None:
         raise ValueError(f"{name} is None: expected a numeric array")
     arr = np.asarray(a)

@@ -197,11 +197,14 @@ def conv_forward(x: Any, w: Any, b: Any, conv_param: dict) -> tuple[np.ndarray, 
     return out, (x.shape, w, stride, pad, cols)
 
 
-def conv_backward(dout: Any, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def conv_backward(
+    dout: Any, cache: tuple, *, input_grad: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Vectorized convolution backward pass (two matrix products + col2im).
 
     Inputs: dout (N, F, H', W'); cache from ``conv_forward``.
-    Returns dx (N, C, H, W), dw (F, C, HH, WW), db (F,).
+    Returns dx (N, C, H, W), dw (F, C, HH, WW), db (F,). ``input_grad=False`` skips dx (returned
+    as ``None``), which the first layer of a network never needs.
     """
     x_shape, w, stride, pad, cols = cache
     n, c, height, width = x_shape
@@ -212,6 +215,8 @@ def conv_backward(dout: Any, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.n
     g = dout.transpose(1, 0, 2, 3).reshape(num_f, -1)  # (F, N*H'*W')
     dw = (g @ cols.T).reshape(w.shape)
     db = dout.sum(axis=(0, 2, 3))
+    if not input_grad:
+        return None, dw, db
     dcols = (w.reshape(num_f, -1).T @ g).reshape(c, hh, ww, n, out_h, out_w)
     # col2im: for a fixed kernel offset (a, e) the windows touch distinct pixels, so a strided
     # slice += is exact; overlaps between windows are summed across the HH*WW offsets.
