@@ -62,6 +62,8 @@ def check_ndim(a: np.ndarray, ndim: int | Sequence[int], name: str, layout: str 
 
 def check_shape(a: np.ndarray, shape: Sequence[int | None], name: str, layout: str = "") -> None:
     """Raise ``ValueError`` unless ``a.shape`` matches ``shape`` (``None`` matches any size)."""
+    if a.shape == tuple(shape):
+        return  # the common case, answered at once
     ok = a.ndim == len(shape) and all(
         s is None or s == d for s, d in zip(shape, a.shape, strict=False)
     )

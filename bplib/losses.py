@@ -235,7 +235,7 @@ def softmax_cross_entropy_loss(logits: Any, y: Any) -> tuple[float, np.ndarray]:
     sums = exp.sum(axis=1, keepdims=True)  # >= 1 (the row's maximum gives exp(0)): log is finite
     rows = np.arange(n)
     # -log softmax(z)[y] = log(sum_c exp(z_c - max)) - (z_y - max)
-    loss = float(np.mean(np.log(sums[:, 0]) - shifted[rows, labels]))
+    loss = float(np.sum(np.log(sums[:, 0]) - shifted[rows, labels])) / n
     dlogits = exp / sums  # softmax(z)
     dlogits[rows, labels] -= 1.0
     dlogits /= n
