@@ -41,8 +41,9 @@ def limit_threads(threads: int | None, torch: Any = None) -> None:
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
+        also = f"; torch is limited to {threads}" if torch is not None else ""
         print(f"note: threadpoolctl is not installed ({INSTALL_HINT}): numpy's BLAS keeps its "
-              f"default thread count; only torch is limited to {threads}")
+              f"default thread count{also}")
         return
     threadpool_limits(threads)  # stays in force for the rest of the process
 

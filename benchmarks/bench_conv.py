@@ -155,7 +155,7 @@ def _rows(cases: list[tuple[str, Callable, Callable]], torch: Any, args: argpars
             theirs = ms["torch float64"]
             cells = [f"{ours:.2f}", f"{theirs:.2f}", f"{ours / theirs:.2f}x",
                      f"{ms['bplib float32'] / ms['torch float32']:.2f}x"]
-        cells += [f"{peak:.1f}", f"{peak2 / peak:.2f}", f"{gap:.0e}"]
+        cells += [f"{peak:.1f}", f"{peak2 / peak:.2f}", "-" if torch is None else f"{gap:.0e}"]
         print(f"| {label} | " + " | ".join(cells) + " |")
 
 
