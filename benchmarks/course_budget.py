@@ -33,6 +33,7 @@ from pathlib import Path
 
 import nbformat
 from _common import machine_report
+from jupyter_client import AsyncKernelManager
 from nbclient import NotebookClient
 
 from autograder.normalize import fill_answers, reference_answers
@@ -71,7 +72,11 @@ def execute_seconds(path: Path, blas_threads: int | None = None) -> float:
             os.environ.update(dict.fromkeys(BLAS_THREAD_VARIABLES, str(blas_threads)))
         try:
             start = time.perf_counter()
-            NotebookClient(nb, timeout=600, kernel_name="python3",
+            # Unix sockets, not TCP ports: on a machine where others start kernels too, a
+            # port picked as free can be taken before the kernel binds it, and the run hangs.
+            km = AsyncKernelManager(kernel_name="python3", transport="ipc",
+                                    ip=str(Path(tmp) / "kernel"))  # absolute: cwd is run
+            NotebookClient(nb, km=km, timeout=300,
                            resources={"metadata": {"path": str(run)}}).execute()
             seconds = time.perf_counter() - start
         finally:
