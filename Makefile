@@ -8,14 +8,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test lint release bench clean
+.PHONY: setup lab test lint release bench budget clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e ".[test]"
+	$(BIN)/python -m pip install -e ".[test,bench]"
 	touch $(STAMP)
 
 lab: setup
@@ -30,9 +30,16 @@ lint: setup
 release: setup
 	$(BIN)/bp-release
 
+# Speed beside hand-fused numpy and PyTorch (torch rows only when torch is installed), then the
+# whole course's time budget. Ratios are measured within one run; see README "Performance".
 bench: setup
 	$(BIN)/python benchmarks/bench_mlp.py
 	$(BIN)/python benchmarks/bench_conv.py
+	$(BIN)/python benchmarks/course_budget.py
+
+# Every solution notebook executed and its reference solution graded, with times.
+budget: setup
+	$(BIN)/python benchmarks/course_budget.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

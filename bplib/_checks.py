@@ -30,6 +30,8 @@ def as_float_array(a: Any, name: str) -> np.ndarray:
     Integer and boolean inputs are converted to float64; anything that cannot be turned into a
     numeric array raises ``ValueError`` naming ``name`` and the type that came.
     """
+    if type(a) is np.ndarray and a.dtype.kind == "f":
+        return a  # the common case, answered at once (subclasses such as np.matrix go on)
     if a is None:
         raise ValueError(f"{name} is None: expected a numeric array")
     arr = np.asarray(a)
@@ -60,6 +62,8 @@ def check_ndim(a: np.ndarray, ndim: int | Sequence[int], name: str, layout: str 
 
 def check_shape(a: np.ndarray, shape: Sequence[int | None], name: str, layout: str = "") -> None:
     """Raise ``ValueError`` unless ``a.shape`` matches ``shape`` (``None`` matches any size)."""
+    if a.shape == tuple(shape):
+        return  # the common case, answered at once
     ok = a.ndim == len(shape) and all(
         s is None or s == d for s, d in zip(shape, a.shape, strict=False)
     )

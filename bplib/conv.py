@@ -11,8 +11,9 @@ and the windows must tile the padded input exactly: ``(H + 2 * pad - HH) % strid
 (same for W), otherwise ``ValueError``. Max pooling uses the same formula with ``pad = 0``.
 
 The ``*_naive`` functions loop over output positions and read like the sum in notebook 13; the
-unsuffixed ones are the vectorized versions (im2col with a sliding-window view, and a col2im that
-adds one strided slice per kernel offset instead of a slow ``np.add.at``). Both give the same
+unsuffixed ones are the vectorized versions (im2col with a sliding-window view, one matrix per
+example, and a col2im that adds one strided slice per kernel offset instead of a slow
+``np.add.at``; max pooling compares all windows one window offset at a time). Both give the same
 numbers; the ``*_fast`` names are aliases kept for CS231n-style code.
 """
 
@@ -112,6 +113,17 @@ def _pad(x: np.ndarray, pad: int) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
 
 
+def _offset_view(
+    a: np.ndarray, i: int, j: int, stride: int, out_h: int, out_w: int
+) -> np.ndarray:
+    """Pixel (i, j) of every window at once: a (N, C, H, W) -> a view (N, C, H', W').
+
+    Window (r, s) starts at row ``r * stride`` and column ``s * stride``, so its pixel (i, j) is
+    ``a[:, :, i + r * stride, j + s * stride]``. Writing into the view writes into ``a``.
+    """
+    return a[:, :, i : i + stride * out_h : stride, j : j + stride * out_w : stride]
+
+
 # ---------------------------------------------------------------- convolution, loop version
 
 
@@ -168,40 +180,45 @@ def conv_backward_naive(dout: Any, cache: tuple) -> tuple[np.ndarray, np.ndarray
 
 
 def _im2col(xp: np.ndarray, hh: int, ww: int, stride: int) -> np.ndarray:
-    """Windows as columns: xp (N, C, Hp, Wp) -> cols (C*HH*WW, N*H'*W').
+    """Windows as columns, one matrix per example: xp (N, C, Hp, Wp) -> cols (N, C*HH*WW, H'*W').
 
-    Row ``(c, a, e)`` holds pixel ``(a, e)`` of channel c of every window, windows in row-major
-    order over (n, i, j). This layout (rather than one window per row) keeps the innermost axis
-    of the copy contiguous in memory when stride is 1, which makes the copy several times faster.
+    ``cols[n]`` has one column per window of example n (windows in row-major order over (i, j))
+    and one row ``(c, a, e)`` per pixel ``(a, e)`` of channel c of the window. This layout keeps
+    the innermost axis of the copy contiguous in memory when stride is 1, which makes the copy
+    several times faster, and ``w_rows @ cols`` then comes out in the (N, F, H'*W') order of out.
     """
     windows = sliding_window_view(xp, (hh, ww), axis=(2, 3))[:, :, ::stride, ::stride]
     n, c, out_h, out_w = windows.shape[:4]
     # the reshape of this non-contiguous view is the one copy im2col needs
-    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * hh * ww, n * out_h * out_w)
+    return windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * hh * ww, out_h * out_w)
 
 
 def conv_forward(x: Any, w: Any, b: Any, conv_param: dict) -> tuple[np.ndarray, tuple]:
-    """Vectorized convolution forward pass (im2col + one matrix product).
+    """Vectorized convolution forward pass (im2col + a matrix product per example).
 
     Same inputs and output as ``conv_forward_naive``: x (N, C, H, W), w (F, C, HH, WW), b (F,),
     conv_param {"stride", "pad"} -> out (N, F, H', W').
-    cache = (x_shape, w, stride, pad, cols) with cols (C*HH*WW, N*H'*W') the im2col matrix,
-    kept because dw needs it.
+    cache = (x_shape, w, stride, pad, cols) with cols (N, C*HH*WW, H'*W') the im2col matrices,
+    kept because dw needs them.
     """
     x, w, b, stride, pad, out_h, out_w = _conv_setup(x, w, b, conv_param)
     n, num_f = x.shape[0], w.shape[0]
     _, _, hh, ww = w.shape
     cols = _im2col(_pad(x, pad), hh, ww, stride)
-    out = w.reshape(num_f, -1) @ cols + b[:, None]  # (F, N*H'*W')
-    out = np.ascontiguousarray(out.reshape(num_f, n, out_h, out_w).transpose(1, 0, 2, 3))
-    return out, (x.shape, w, stride, pad, cols)
+    # (F, C*HH*WW) @ (N, C*HH*WW, H'*W') -> (N, F, H'*W'), in the dtype the loop version gives
+    out = np.matmul(w.reshape(num_f, -1), cols, dtype=np.result_type(x, w, b))
+    out += b[:, None]
+    return out.reshape(n, num_f, out_h, out_w), (x.shape, w, stride, pad, cols)
 
 
-def conv_backward(dout: Any, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorized convolution backward pass (two matrix products + col2im).
+def conv_backward(
+    dout: Any, cache: tuple, *, input_grad: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Vectorized convolution backward pass (matrix products per example + col2im).
 
     Inputs: dout (N, F, H', W'); cache from ``conv_forward``.
-    Returns dx (N, C, H, W), dw (F, C, HH, WW), db (F,).
+    Returns dx (N, C, H, W), dw (F, C, HH, WW), db (F,). ``input_grad=False`` skips dx (returned
+    as ``None``), which the first layer of a network never needs.
     """
     x_shape, w, stride, pad, cols = cache
     n, c, height, width = x_shape
@@ -209,18 +226,20 @@ def conv_backward(dout: Any, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.n
     out_h = 1 + (height + 2 * pad - hh) // stride
     out_w = 1 + (width + 2 * pad - ww) // stride
     dout = _check_dout(dout, (n, num_f, out_h, out_w))
-    g = dout.transpose(1, 0, 2, 3).reshape(num_f, -1)  # (F, N*H'*W')
-    dw = (g @ cols.T).reshape(w.shape)
-    db = dout.sum(axis=(0, 2, 3))
-    dcols = (w.reshape(num_f, -1).T @ g).reshape(c, hh, ww, n, out_h, out_w)
+    g = dout.reshape(n, num_f, out_h * out_w)
+    # (N, F, H'*W') @ (N, H'*W', C*HH*WW): each example's share of dw, then their sum
+    dw = (g @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
+    db = g.sum(axis=(0, 2))
+    if not input_grad:
+        return None, dw, db
+    dcols = (w.reshape(num_f, -1).T @ g).reshape(n, c, hh, ww, out_h, out_w)
     # col2im: for a fixed kernel offset (a, e) the windows touch distinct pixels, so a strided
     # slice += is exact; overlaps between windows are summed across the HH*WW offsets.
     dxp = np.zeros((n, c, height + 2 * pad, width + 2 * pad), dtype=dcols.dtype)
     for a in range(hh):
         for e in range(ww):
-            dxp[:, :, a : a + stride * out_h : stride, e : e + stride * out_w : stride] += (
-                dcols[:, a, e].transpose(1, 0, 2, 3)
-            )
+            window_pixel = _offset_view(dxp, a, e, stride, out_h, out_w)
+            window_pixel += dcols[:, :, a, e]
     dx = dxp[:, :, pad : pad + height, pad : pad + width].copy()
     return dx, dw, db
 
@@ -287,13 +306,18 @@ def max_pool_forward(x: Any, pool_param: dict) -> tuple[np.ndarray, tuple]:
     """Vectorized max pooling forward pass; same inputs and output as the naive version.
 
     x (N, C, H, W) -> out (N, C, H', W'). cache = (x_shape, HH, WW, stride, argmax) with
-    argmax (N, C, H', W') the row-major index of each window's (first) maximum.
+    argmax (N, C, H', W') the row-major index ``a * WW + e`` of each window's (first) maximum.
     """
     x, ph, pw, stride, out_h, out_w = _pool_setup(x, pool_param)
-    windows = sliding_window_view(x, (ph, pw), axis=(2, 3))[:, :, ::stride, ::stride]
-    flat = windows.reshape(x.shape[:2] + (out_h, out_w, ph * pw))
-    argmax = flat.argmax(axis=-1)
-    out = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+    # One pass per window offset (a, e) over all windows at once, rather than an argmax along an
+    # axis of length HH*WW, which numpy runs as one short loop per window.
+    out = _offset_view(x, 0, 0, stride, out_h, out_w).copy()
+    argmax = np.zeros(out.shape, dtype=np.min_scalar_type(ph * pw - 1))
+    for k in range(1, ph * pw):
+        pixel = _offset_view(x, *divmod(k, pw), stride, out_h, out_w)
+        better = pixel > out  # strictly greater: on a tie the first maximum keeps the gradient
+        np.maximum(out, pixel, out=out)
+        np.putmask(argmax, better, k)
     return out, (x.shape, ph, pw, stride, argmax)
 
 
@@ -306,10 +330,10 @@ def max_pool_backward(dout: Any, cache: tuple) -> np.ndarray:
     dout = _check_dout(dout, argmax.shape)
     out_h, out_w = argmax.shape[2:]
     dx = np.zeros(x_shape, dtype=dout.dtype)
-    for a in range(ph):
-        for e in range(pw):
-            routed = np.where(argmax == a * pw + e, dout, 0.0)
-            dx[:, :, a : a + stride * out_h : stride, e : e + stride * out_w : stride] += routed
+    for k in range(ph * pw):
+        # pixel (a, e) of every window gets dout where it was that window's maximum
+        window_pixel = _offset_view(dx, *divmod(k, pw), stride, out_h, out_w)
+        window_pixel += dout * (argmax == k)
     return dx
 
 

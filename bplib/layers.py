@@ -10,6 +10,7 @@ Derivations: notebooks 05 (linear layer) and 06 (activations).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -57,29 +58,35 @@ def affine_forward(x: Any, w: Any, b: Any) -> tuple[np.ndarray, tuple[np.ndarray
         )
     check_ndim(w, 2, "w", "(D, M)")
     n = x.shape[0]
-    d = int(np.prod(x.shape[1:]))
+    d = math.prod(x.shape[1:])
     if d != w.shape[0]:
         raise ValueError(
             f"x has {d} features per example (shape {x.shape}) "
             f"but w expects {w.shape[0]} input features (w has shape {w.shape})"
         )
     check_shape(b, (w.shape[1],), "b", "(M,)")
-    # A NaN here would quietly spread to every output and every gradient: stop it at the door.
-    check_finite(x, "x")
-    check_finite(w, "w")
-    check_finite(b, "b")
-    out = x.reshape(n, d) @ w + b
+    with np.errstate(invalid="ignore"):  # a nan made from a bad input is reported below
+        out = x.reshape(n, d) @ w + b
+    # A NaN or inf in x, w or b would quietly spread to every later output and gradient: stop it
+    # here. It always reaches out (even inf * 0 is nan), and out is smaller than x and w, so out
+    # is what is tested; the inputs are searched only to name the one at fault.
+    if out.size == 0 or not np.isfinite(out).all():
+        check_finite(x, "x")
+        check_finite(w, "w")
+        check_finite(b, "b")
     return out, (x, w)
 
 
 def affine_backward(
-    dout: Any, cache: tuple[np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    dout: Any, cache: tuple[np.ndarray, np.ndarray], *, input_grad: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Backward pass of :func:`affine_forward`.
 
     Args:
         dout: upstream gradient of shape (N, M).
         cache: ``(x, w)`` from :func:`affine_forward`, x of shape (N, d1, ..., dk), w (D, M).
+        input_grad: ``False`` skips ``dx`` (returned as ``None``): the first layer of a network
+            needs no gradient for its input, the data, and ``dx`` costs as much as ``dw``.
 
     Returns:
         dx: shape (N, d1, ..., dk), the same shape as ``x`` (``dout @ w.T`` reshaped back).
@@ -90,7 +97,7 @@ def affine_backward(
     dout = as_float_array(dout, "dout")
     n = x.shape[0]
     check_shape(dout, (n, w.shape[1]), "dout", "(N, M) like out")
-    dx = (dout @ w.T).reshape(x.shape)
+    dx = (dout @ w.T).reshape(x.shape) if input_grad else None
     dw = x.reshape(n, -1).T @ dout
     db = dout.sum(axis=0)
     return dx, dw, db
@@ -124,7 +131,10 @@ def relu_backward(dout: Any, cache: np.ndarray) -> np.ndarray:
     x = cache
     dout = as_float_array(dout, "dout")
     check_same_shape(dout, x, "dout", "out")
-    return np.where(x > 0, dout, 0.0)
+    # dout times the 0/1 mask. For a finite dout these are the numbers np.where(x > 0, dout, 0)
+    # gives (a masked negative entry becomes -0.0, which == 0), several times faster: np.where
+    # branches on every element, and a mask that is half ones at random defeats prediction.
+    return dout * (x > 0)
 
 
 def leaky_relu_forward(x: Any, alpha: float = 0.01) -> tuple[np.ndarray, tuple[np.ndarray, float]]:

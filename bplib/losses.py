@@ -229,10 +229,14 @@ def softmax_cross_entropy_loss(logits: Any, y: Any) -> tuple[float, np.ndarray]:
     if n == 0 or c == 0:
         raise ValueError(f"logits must have at least one row and one class, got shape {(n, c)}")
     labels = check_labels(y, n, c, "y")
-    log_probs = log_softmax(z)
+    check_finite(z, "logits")
+    shifted = z - z.max(axis=1, keepdims=True)  # every exponent <= 0: exp cannot overflow
+    exp = np.exp(shifted)
+    sums = exp.sum(axis=1, keepdims=True)  # >= 1 (the row's maximum gives exp(0)): log is finite
     rows = np.arange(n)
-    loss = float(-np.mean(log_probs[rows, labels]))
-    dlogits = np.exp(log_probs)
+    # -log softmax(z)[y] = log(sum_c exp(z_c - max)) - (z_y - max)
+    loss = float(np.sum(np.log(sums[:, 0]) - shifted[rows, labels])) / n
+    dlogits = exp / sums  # softmax(z)
     dlogits[rows, labels] -= 1.0
     dlogits /= n
     return loss, dlogits

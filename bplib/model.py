@@ -69,7 +69,9 @@ class Layer:
 
     Subclasses implement ``_forward(x, mode) -> (out, cache)`` and ``_backward(dout, cache) ->
     (dx, grads)``; the base class keeps the cache, so ``backward`` always pairs with the most
-    recent ``forward``.
+    recent ``forward``. A layer whose ``dx`` is costly may also implement
+    ``_param_grads(dout, cache) -> grads``, used by ``backward(dout, input_grad=False)``; a
+    subclass that overrides ``_backward`` of such a layer must override it too.
     """
 
     decay: tuple[str, ...] = ()
@@ -85,13 +87,20 @@ class Layer:
         out, self._cache = self._forward(as_float_array(x, "x"), mode)
         return out
 
-    def backward(self, dout: Any) -> np.ndarray:
-        """Gradient of the loss with respect to the last ``forward``'s input; fills ``grads``."""
+    def backward(self, dout: Any, input_grad: bool = True) -> np.ndarray | None:
+        """Gradient of the loss with respect to the last ``forward``'s input; fills ``grads``.
+
+        ``dout`` has the shape of the forward output. ``input_grad=False`` fills ``grads`` only
+        and returns ``None``: the first layer of a model, whose input is the data, needs no dx.
+        """
         if self._cache is _NO_CACHE:
             raise RuntimeError(f"{self!r}: backward called before forward")
-        dx, grads = self._backward(as_float_array(dout, "dout"), self._cache)
-        self.grads = grads
-        return dx
+        dout = as_float_array(dout, "dout")
+        if input_grad:
+            dx, self.grads = self._backward(dout, self._cache)
+            return dx
+        self.grads = self._param_grads(dout, self._cache)
+        return None
 
     def __call__(self, x: Any, mode: str = "train") -> np.ndarray:
         return self.forward(x, mode)
@@ -101,6 +110,10 @@ class Layer:
 
     def _backward(self, dout: np.ndarray, cache: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         raise NotImplementedError
+
+    def _param_grads(self, dout: np.ndarray, cache: Any) -> dict[str, np.ndarray]:
+        """The parameter gradients alone; by default ``_backward``'s, its dx thrown away."""
+        return self._backward(dout, cache)[1] if self.params else {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -148,6 +161,10 @@ class Affine(Layer):
     def _backward(self, dout: np.ndarray, cache: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         dx, dw, db = _layers.affine_backward(dout, cache)
         return dx, {"w": dw, "b": db}
+
+    def _param_grads(self, dout: np.ndarray, cache: Any) -> dict[str, np.ndarray]:
+        _, dw, db = _layers.affine_backward(dout, cache, input_grad=False)
+        return {"w": dw, "b": db}
 
     def __repr__(self) -> str:
         return f"Affine({self.in_features} -> {self.out_features})"
@@ -343,6 +360,10 @@ class Conv(Layer):
         dx, dw, db = _conv.conv_backward(dout, cache)
         return dx, {"w": dw, "b": db}
 
+    def _param_grads(self, dout: np.ndarray, cache: Any) -> dict[str, np.ndarray]:
+        _, dw, db = _conv.conv_backward(dout, cache, input_grad=False)
+        return {"w": dw, "b": db}
+
     def __repr__(self) -> str:
         return (
             f"Conv({self.in_channels} -> {self.out_channels}, kernel={self.kernel}, "
@@ -426,11 +447,15 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, dout: Any) -> np.ndarray:
-        """dout has the shape of the last forward's output; returns dx, the input's gradient."""
-        for layer in reversed(self.layers):
+    def backward(self, dout: Any, input_grad: bool = True) -> np.ndarray | None:
+        """dout has the shape of the last forward's output; returns dx, the input's gradient.
+
+        ``input_grad=False`` returns ``None`` instead and spares the first layer its dx, which a
+        training step never uses (for an Affine or Conv first layer it costs as much as dw).
+        """
+        for layer in reversed(self.layers[1:]):
             dout = layer.backward(dout)
-        return dout
+        return self.layers[0].backward(dout, input_grad) if self.layers else dout
 
     def parameters(self) -> Iterator[tuple[str, str, np.ndarray, np.ndarray]]:
         """Yield ``(layer_name, param_name, array, grad)`` for every parameter.

@@ -2,7 +2,7 @@
 
 Every rule has one signature::
 
-    next_w, config = update(w, dw, config=None)
+    next_w, config = update(w, dw, config=None, *, out=None)
 
 * ``w``: the parameter, any shape ``*`` (e.g. (D, M) for a weight matrix, (M,) for a bias).
 * ``dw``: the gradient of the loss with respect to ``w``, the same shape as ``w``.
@@ -12,6 +12,8 @@ Every rule has one signature::
   needs its own config dict, because the state has that parameter's shape.
 * ``next_w``: a new array; ``w`` and ``dw`` are never modified, and state arrays already in the
   config are replaced, not written into.
+* ``out``: as in numpy, an array of ``w``'s shape that receives ``next_w`` (and is returned)
+  instead of a new one. ``out=w`` updates the parameter in place, as a training loop does.
 
 Weight decay: every rule reads ``config["weight_decay"]`` (default 0) and uses the gradient
 ``dw + weight_decay * w``, the gradient of the L2 penalty ``weight_decay / 2 * sum(w ** 2)``
@@ -56,6 +58,14 @@ def _start(w: Any, dw: Any, config: dict[str, Any] | None) -> tuple[np.ndarray, 
     return w, dw, config
 
 
+def _check_out(out: np.ndarray | None, w: np.ndarray) -> None:
+    """Require ``out`` to be None or an array of ``w``'s shape."""
+    if out is not None and (not isinstance(out, np.ndarray) or out.shape != w.shape):
+        raise ValueError(
+            f"out must be an array of w's shape {tuple(w.shape)}, got {np.shape(out)}"
+        )
+
+
 def _check_rate(config: dict[str, Any], key: str) -> None:
     """Require ``config[key] > 0`` (learning rates, epsilon)."""
     value = config[key]
@@ -88,25 +98,31 @@ def _gradient(w: np.ndarray, dw: np.ndarray, config: dict[str, Any]) -> np.ndarr
     return dw + config["weight_decay"] * w
 
 
-def sgd(w: Any, dw: Any, config: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+def sgd(
+    w: Any, dw: Any, config: dict[str, Any] | None = None, *, out: np.ndarray | None = None
+) -> tuple[np.ndarray, dict]:
     """Vanilla stochastic gradient descent: ``next_w = w - learning_rate * dw``.
 
     Args:
         w: parameter, any shape ``*``.
         dw: gradient, the same shape as ``w``.
         config: ``learning_rate`` (default 1e-2), ``weight_decay`` (default 0). No state.
+        out: an array of ``w``'s shape to receive ``next_w`` (``out=w``: update in place).
 
     Returns:
         next_w: same shape as ``w``; config: the same dict, defaults filled in.
     """
     w, dw, config = _start(w, dw, config)
+    _check_out(out, w)
     config.setdefault("learning_rate", 1e-2)
     _check_rate(config, "learning_rate")
-    next_w = w - config["learning_rate"] * _gradient(w, dw, config)
+    next_w = np.subtract(w, config["learning_rate"] * _gradient(w, dw, config), out=out)
     return next_w, config
 
 
-def sgd_momentum(w: Any, dw: Any, config: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+def sgd_momentum(
+    w: Any, dw: Any, config: dict[str, Any] | None = None, *, out: np.ndarray | None = None
+) -> tuple[np.ndarray, dict]:
     """SGD with momentum: ``v = momentum * v - learning_rate * dw``; ``next_w = w + v``.
 
     The velocity ``v`` is a running sum of past steps, decaying by ``momentum`` per step, so
@@ -117,11 +133,13 @@ def sgd_momentum(w: Any, dw: Any, config: dict[str, Any] | None = None) -> tuple
         dw: gradient, the same shape as ``w``.
         config: ``learning_rate`` (default 1e-2), ``momentum`` in [0, 1) (default 0.9),
             ``weight_decay`` (default 0); state ``velocity`` (same shape as ``w``, zeros at first).
+        out: an array of ``w``'s shape to receive ``next_w`` (``out=w``: update in place).
 
     Returns:
         next_w: same shape as ``w``; config: the same dict, ``velocity`` updated.
     """
     w, dw, config = _start(w, dw, config)
+    _check_out(out, w)
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("momentum", 0.9)
     _check_rate(config, "learning_rate")
@@ -129,10 +147,12 @@ def sgd_momentum(w: Any, dw: Any, config: dict[str, Any] | None = None) -> tuple
     v = _state(config, "velocity", w)
     v = config["momentum"] * v - config["learning_rate"] * _gradient(w, dw, config)
     config["velocity"] = v
-    return w + v, config
+    return np.add(w, v, out=out), config
 
 
-def rmsprop(w: Any, dw: Any, config: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+def rmsprop(
+    w: Any, dw: Any, config: dict[str, Any] | None = None, *, out: np.ndarray | None = None
+) -> tuple[np.ndarray, dict]:
     """RMSprop: divide each step by a running root-mean-square of that weight's gradients.
 
     ``cache = decay_rate * cache + (1 - decay_rate) * dw**2``;
@@ -144,11 +164,13 @@ def rmsprop(w: Any, dw: Any, config: dict[str, Any] | None = None) -> tuple[np.n
         config: ``learning_rate`` (default 1e-2), ``decay_rate`` in [0, 1) (default 0.99),
             ``epsilon`` > 0 (default 1e-8), ``weight_decay`` (default 0); state ``cache`` (same
             shape as ``w``, zeros at first).
+        out: an array of ``w``'s shape to receive ``next_w`` (``out=w``: update in place).
 
     Returns:
         next_w: same shape as ``w``; config: the same dict, ``cache`` updated.
     """
     w, dw, config = _start(w, dw, config)
+    _check_out(out, w)
     config.setdefault("learning_rate", 1e-2)
     config.setdefault("decay_rate", 0.99)
     config.setdefault("epsilon", 1e-8)
@@ -159,11 +181,13 @@ def rmsprop(w: Any, dw: Any, config: dict[str, Any] | None = None) -> tuple[np.n
     rho = config["decay_rate"]
     cache = rho * _state(config, "cache", w) + (1 - rho) * g**2
     config["cache"] = cache
-    next_w = w - config["learning_rate"] * g / (np.sqrt(cache) + config["epsilon"])
-    return next_w, config
+    step = config["learning_rate"] * g / (np.sqrt(cache) + config["epsilon"])
+    return np.subtract(w, step, out=out), config
 
 
-def adam(w: Any, dw: Any, config: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+def adam(
+    w: Any, dw: Any, config: dict[str, Any] | None = None, *, out: np.ndarray | None = None
+) -> tuple[np.ndarray, dict]:
     """Adam: momentum on the gradient (``m``) and RMSprop-style scaling (``v``), bias-corrected.
 
     ``t += 1`` (before use, so the first step has ``t = 1``);
@@ -181,11 +205,13 @@ def adam(w: Any, dw: Any, config: dict[str, Any] | None = None) -> tuple[np.ndar
             (default 0.999) in [0, 1), ``epsilon`` > 0 (default 1e-8), ``weight_decay``
             (default 0, coupled L2: not AdamW); state ``m``, ``v`` (same shape as ``w``, zeros at
             first) and ``t`` (steps taken, 0 at first).
+        out: an array of ``w``'s shape to receive ``next_w`` (``out=w``: update in place).
 
     Returns:
         next_w: same shape as ``w``; config: the same dict, ``m``, ``v`` and ``t`` updated.
     """
     w, dw, config = _start(w, dw, config)
+    _check_out(out, w)
     config.setdefault("learning_rate", 1e-3)
     config.setdefault("beta1", 0.9)
     config.setdefault("beta2", 0.999)
@@ -206,8 +232,8 @@ def adam(w: Any, dw: Any, config: dict[str, Any] | None = None) -> tuple[np.ndar
     config.update(m=m, v=v, t=t)
     m_hat = m / (1 - b1**t)
     v_hat = v / (1 - b2**t)
-    next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
-    return next_w, config
+    step = config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
+    return np.subtract(w, step, out=out), config
 
 
 OPTIMIZERS: dict[str, UpdateRule] = {

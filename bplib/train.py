@@ -20,7 +20,7 @@ import numpy as np
 from bplib import losses as _losses
 from bplib import optim as _optim
 from bplib._checks import as_float_array, check_choice, check_finite
-from bplib.model import predicted_classes
+from bplib.model import Sequential, predicted_classes
 
 __all__ = [
     "LOSSES",
@@ -264,7 +264,10 @@ def fit(
                 first = value if first is None else first
                 history.loss.append(value)
                 total += value * len(idx)
-                model.backward(dscores)
+                if isinstance(model, Sequential):
+                    model.backward(dscores, input_grad=False)  # no gradient for the data
+                else:
+                    model.backward(dscores)
                 bad_param = _step(model, update, configs, lr, optimizer_config, decayed,
                                   weight_decay)
                 if bad_param is not None:
