@@ -18,7 +18,17 @@ from typing import Any
 import numpy as np
 
 from autograder.framework import Learner, check, describe
-from autograder.mistakes import which
+from autograder.mistakes import Mistake, diagnose
+from autograder.mistakes.losses import (
+    BCE_GRAD,
+    BCE_VALUE,
+    MSE_GRAD,
+    MSE_VALUE,
+    SOFTMAX_CE_GRAD,
+    SOFTMAX_CE_VALUE,
+    WEIGHTED_MSE_GRAD,
+    WEIGHTED_MSE_VALUE,
+)
 from autograder.numeric import Tolerance
 from bplib import losses as ref
 from bplib.gradcheck import CheckError, check_gradient, numerical_gradient
@@ -26,9 +36,6 @@ from bplib.gradcheck import CheckError, check_gradient, numerical_gradient
 __all__: list[str] = []  # checks register themselves; nothing here is for import
 
 A = "07-losses"
-
-Slips = Sequence[tuple[str, Any]]
-
 
 # ----------------------------------------------------------------------------- helpers
 # a loss is a sum of many terms: a slip is recognised to 1e-7, relative
@@ -73,11 +80,13 @@ def _grad_name(name: str) -> str:
     return "dpred" if "mse" in name else "dlogits"
 
 
-def _check_value(name: str, got: float, want: float, case: str, slips: Slips) -> None:
+def _check_value(name: str, got: float, want: float, case: str, mistakes: Sequence[Mistake],
+                 inputs: tuple[Any, ...]) -> None:
     """The loss must equal the reference; a recognised slip gets its own hint."""
     if np.isclose(got, want, rtol=1e-9, atol=1e-12):
         return
-    hint = which(got, slips, SLIP)
+    found = diagnose(got, mistakes, *inputs, want=want, tol=SLIP)
+    hint = found.message if found else ""
     if not hint and not np.isfinite(got):
         hint = (
             "an overflow: some exp() or log() received a huge or zero argument; use the stable "
@@ -95,19 +104,23 @@ def _check_grad(
     f_ref: Callable[[np.ndarray], float],
     x: np.ndarray,
     case: str,
-    slips: Slips,
+    mistakes: Sequence[Mistake],
+    inputs: tuple[Any, ...],
+    exact: np.ndarray,
     batch_size: int | None = None,
 ) -> None:
-    """The gradient must match the numerical gradient of the reference loss at ``x``."""
+    """The gradient must match the numerical gradient of the reference loss at ``x``;
+    ``mistakes`` of ``inputs`` (``exact``: the reference's gradient) are known slips."""
     gname = _grad_name(name)
     want = numerical_gradient(f_ref, np.array(x, dtype=np.float64))
     if got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-9):
         return
-    text = which(got, slips, SLIP) if got.shape == want.shape else ""
-    if text:
+    found = (diagnose(got, mistakes, *inputs, want=exact, tol=SLIP)
+             if got.shape == want.shape else None)
+    if found:
         raise CheckError(
             f"{name} for {case}: {gname} is wrong (worst entry: yours "
-            f"{_worst(got, want)})\n  hint: yours is {text}"
+            f"{_worst(got, want)})\n  hint: yours is {found.message}"
         )
     try:
         check_gradient(got, want, gname, 1e-6, batch_size=batch_size)
@@ -140,15 +153,6 @@ def _worst(got: np.ndarray, want: np.ndarray) -> str:
     return f"{got[ix]:.6g}, expected {want[ix]:.6g}"
 
 
-def _stable_sigmoid(z: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _onehot(y: np.ndarray, c: int) -> np.ndarray:
-    return np.eye(c)[y]
-
-
 # ----------------------------------------------------------------------------- mse_loss
 def _mse_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(701)
@@ -161,44 +165,12 @@ def _mse_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
     ]
 
 
-def _mse_value_slips(p: np.ndarray, t: np.ndarray) -> Slips:
-    d2 = (p - t) ** 2
-    n = p.shape[0]
-    slips = [
-        ("half the mean: this course's MSE has no factor 1/2, loss = mean((pred - target)²)",
-         0.5 * d2.mean()),
-        ("the SUM of the squared errors; the loss is their mean over all pred.size entries",
-         d2.sum()),
-        ("the square root of the mean (an RMSE); the loss is the mean itself", np.sqrt(d2.mean())),
-        ("the mean absolute error; square the errors", np.abs(p - t).mean()),
-    ]
-    if p.ndim > 1 and p.size != n:
-        slips.insert(0, (f"the sum over each row's entries divided by N = {n}: the mean is over all "
-                         f"{p.size} entries (N·D), not over the N rows", d2.sum() / n))
-    return slips
-
-
-def _mse_grad_slips(p: np.ndarray, t: np.ndarray) -> Slips:
-    d, s, n = p - t, p.size, p.shape[0]
-    slips = [
-        ("(pred - target) / size, missing the factor 2 from d(e²)/de = 2e", d / s),
-        ("2·(pred - target), missing the 1/size of the mean", 2 * d),
-        ("2·(target - pred) / size: the sign is flipped", -2 * d / s),
-        ("(pred - target) / size / 2: a factor 1/2 crept in; the gradient is 2·(pred - target) / size",
-         0.5 * d / s),
-    ]
-    if p.ndim > 1 and s != n:
-        slips.insert(0, (f"2·(pred - target) / N with N = {n}: divide by all {s} entries "
-                         "(pred.size), the count the mean is over", 2 * d / n))
-    return slips
-
-
 @check(A, "test_mse_loss_value")
 def mse_loss_value(learner: Learner) -> None:
     for case, p, t in _mse_cases():
         loss, _ = _call(learner, "mse_loss", p, t)
         want, _ = ref.mse_loss(p, t)
-        _check_value("mse_loss", loss, want, case, _mse_value_slips(p, t))
+        _check_value("mse_loss", loss, want, case, MSE_VALUE, (p, t))
 
 
 @check(A, "test_mse_loss_grad")
@@ -206,7 +178,7 @@ def mse_loss_grad(learner: Learner) -> None:
     for case, p, t in _mse_cases():
         _, grad = _call(learner, "mse_loss", p, t)
         _check_grad("mse_loss", grad, lambda v, t=t: ref.mse_loss(v, t)[0], p, case,
-                    _mse_grad_slips(p, t), batch_size=p.shape[0])
+                    MSE_GRAD, (p, t), ref.mse_loss(p, t)[1], batch_size=p.shape[0])
     rng = np.random.default_rng(711)
     p, t = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
     _check_consistent(learner, "mse_loss", p, (t,), "pred of shape (3, 4)", 3)
@@ -226,43 +198,12 @@ def _bce_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
     ]
 
 
-def _bce_value_slips(z: np.ndarray, y: np.ndarray) -> Slips:
-    per = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-    slips = [
-        ("the SUM over the elements; the loss is their mean", per.sum()),
-        ("minus the right loss: cross-entropy is -(y·log s + (1 - y)·log(1 - s)), which is >= 0",
-         -per.mean()),
-        ("missing the term log(1 + exp(-|z|)): the per-element loss is "
-         "max(z, 0) - z·y + log(1 + exp(-|z|))", (np.maximum(z, 0) - z * y).mean()),
-    ]
-    if z.ndim > 1 and z.size != z.shape[0]:
-        slips.insert(0, (f"the sum divided by N = {z.shape[0]} rows; the mean is over all {z.size} "
-                         "elements", per.sum() / z.shape[0]))
-    return slips
-
-
-def _bce_grad_slips(z: np.ndarray, y: np.ndarray) -> Slips:
-    s, size = _stable_sigmoid(z), z.size
-    slips = [
-        ("σ(z) - y without the 1/size of the mean", s - y),
-        ("(y - σ(z)) / size: the sign is flipped; dL/dz = (σ(z) - y) / size", (y - s) / size),
-        ("(σ(z) - y) / (σ(z)(1 - σ(z))) / size, the gradient with respect to the PROBABILITY "
-         "s = σ(z); the loss takes logits, so multiply by ds/dz = s(1 - s): dL/dz = (s - y) / size",
-         (s - y) / (s * (1 - s)) / size),
-        ("(z - y) / size: the logit was used where its probability σ(z) belongs", (z - y) / size),
-    ]
-    if z.ndim > 1 and size != z.shape[0]:
-        slips.insert(0, (f"(σ(z) - y) / N with N = {z.shape[0]}: divide by all {size} elements",
-                         (s - y) / z.shape[0]))
-    return slips
-
-
 @check(A, "test_bce_with_logits_loss_value")
 def bce_value(learner: Learner) -> None:
     for case, z, y in _bce_cases():
         loss, _ = _call(learner, "bce_with_logits_loss", z, y)
         want, _ = ref.bce_with_logits_loss(z, y)
-        _check_value("bce_with_logits_loss", loss, want, case, _bce_value_slips(z, y))
+        _check_value("bce_with_logits_loss", loss, want, case, BCE_VALUE, (z, y))
 
 
 @check(A, "test_bce_with_logits_loss_grad")
@@ -270,7 +211,8 @@ def bce_grad(learner: Learner) -> None:
     for case, z, y in _bce_cases():
         _, grad = _call(learner, "bce_with_logits_loss", z, y)
         _check_grad("bce_with_logits_loss", grad, lambda v, y=y: ref.bce_with_logits_loss(v, y)[0],
-                    z, case, _bce_grad_slips(z, y), batch_size=z.shape[0])
+                    z, case, BCE_GRAD, (z, y), ref.bce_with_logits_loss(z, y)[1],
+                    batch_size=z.shape[0])
     rng = np.random.default_rng(712)
     z, y = rng.standard_normal((4, 3)), rng.integers(0, 2, (4, 3)).astype(float)
     _check_consistent(learner, "bce_with_logits_loss", z, (y,), "logits of shape (4, 3)", 4)
@@ -338,57 +280,12 @@ def _ce_cases() -> list[tuple[str, np.ndarray, np.ndarray]]:
     ]
 
 
-def _softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
-    e = np.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def _ce_value_slips(z: np.ndarray, y: np.ndarray) -> Slips:
-    n = z.shape[0]
-    rows = np.arange(n)
-    logp = np.log(_softmax(z))
-    per = -logp[rows, y]
-    slips = [
-        ("the SUM over the N examples; the loss is their mean", per.sum()),
-        ("minus the right loss: cross-entropy is -log p[y], which is >= 0", -per.mean()),
-        ("the mean over all N·C entries of -log p; only each row's correct class counts",
-         -logp.mean()),
-    ]
-    if n > 1:
-        p0 = _softmax(z, axis=0)
-        slips.append(("a softmax over the batch axis; normalise each ROW (axis=1) over its C classes",
-                      -np.log(p0[rows, y]).mean()))
-    else:
-        slips.append(("0, what a softmax over the batch axis gives for one row (every entry becomes "
-                      "1); normalise each ROW (axis=1) over its C classes", 0.0))
-    return slips
-
-
-def _ce_grad_slips(z: np.ndarray, y: np.ndarray) -> Slips:
-    n, c = z.shape
-    p, onehot = _softmax(z), _onehot(y, c)
-    slips = [
-        (f"softmax - onehot without the 1/N: the loss is a mean over the N = {n} rows",
-         p - onehot),
-        ("(onehot - softmax) / N: the sign is flipped; dL/dz = (softmax - onehot) / N",
-         (onehot - p) / n),
-        ("-onehot / (p·N), the gradient with respect to the PROBABILITIES; the loss takes logits, "
-         "and chaining through the softmax gives dL/dz = (p - onehot) / N",
-         np.where(onehot == 1, -1.0 / (p * n), 0.0)),
-        ("softmax / N: the -1 at each row's correct class is missing", p / n),
-    ]
-    if n > 1:
-        slips.append(("a softmax over the batch axis; normalise each ROW (axis=1)",
-                      (_softmax(z, axis=0) - onehot) / n))
-    return slips
-
-
 @check(A, "test_softmax_cross_entropy_loss_value")
 def ce_value(learner: Learner) -> None:
     for case, z, y in _ce_cases():
         loss, _ = _call(learner, "softmax_cross_entropy_loss", z, y)
         want, _ = ref.softmax_cross_entropy_loss(z, y)
-        _check_value("softmax_cross_entropy_loss", loss, want, case, _ce_value_slips(z, y))
+        _check_value("softmax_cross_entropy_loss", loss, want, case, SOFTMAX_CE_VALUE, (z, y))
 
 
 @check(A, "test_softmax_cross_entropy_loss_grad")
@@ -397,7 +294,8 @@ def ce_grad(learner: Learner) -> None:
         _, grad = _call(learner, "softmax_cross_entropy_loss", z, y)
         _check_grad("softmax_cross_entropy_loss", grad,
                     lambda v, y=y: ref.softmax_cross_entropy_loss(v, y)[0], z, case,
-                    _ce_grad_slips(z, y), batch_size=z.shape[0])
+                    SOFTMAX_CE_GRAD, (z, y), ref.softmax_cross_entropy_loss(z, y)[1],
+                    batch_size=z.shape[0])
     rng = np.random.default_rng(713)
     z, y = rng.standard_normal((4, 3)), np.array([0, 2, 1, 2])
     _check_consistent(learner, "softmax_cross_entropy_loss", z, (y,), "logits of shape (4, 3)", 4)
@@ -443,42 +341,12 @@ def _wmse_cases() -> list[tuple[str, np.ndarray, np.ndarray, Any]]:
     ]
 
 
-def _wmse_value_slips(p: np.ndarray, t: np.ndarray, w: np.ndarray) -> Slips:
-    d2 = (p - t) ** 2
-    wb = np.broadcast_to(w, p.shape)
-    return [
-        ("the plain MSE: the weights are ignored; multiply each squared error by its weight",
-         d2.mean()),
-        ("divided by the sum of the weights; this loss divides by pred.size (weights are not "
-         "renormalised)", (wb * d2).sum() / wb.sum()),
-        ("(w·(pred - target))², the weight squared; weight the SQUARED error: w·(pred - target)²",
-         ((wb * (p - t)) ** 2).mean()),
-        ("the SUM of the weighted squared errors; the loss is their mean", (wb * d2).sum()),
-        ("half the mean: no factor 1/2 here, loss = mean(w·(pred - target)²)", 0.5 * (wb * d2).mean()),
-    ]
-
-
-def _wmse_grad_slips(p: np.ndarray, t: np.ndarray, w: np.ndarray) -> Slips:
-    d, s = p - t, p.size
-    wb = np.broadcast_to(w, p.shape)
-    return [
-        ("2·(pred - target) / size: the weights are missing from the gradient; every element's "
-         "gradient is multiplied by its weight, 2·w·(pred - target) / size", 2 * d / s),
-        ("w·(pred - target) / size, missing the factor 2 from d(e²)/de = 2e", wb * d / s),
-        ("2·w·(target - pred) / size: the sign is flipped", -2 * wb * d / s),
-        ("2·w²·(pred - target) / size: the weight appears once in the loss, so once in the gradient",
-         2 * wb**2 * d / s),
-        ("2·w·(pred - target) / sum(w): divide by pred.size, as the loss does",
-         2 * wb * d / wb.sum()),
-    ]
-
-
 @check(A, "test_weighted_mse_loss_value")
 def wmse_value(learner: Learner) -> None:
     for case, p, t, w in _wmse_cases():
         loss, _ = _call(learner, "weighted_mse_loss", p, t, w)
         want, _ = ref.weighted_mse_loss(p, t, w)
-        _check_value("weighted_mse_loss", loss, want, case, _wmse_value_slips(p, t, w))
+        _check_value("weighted_mse_loss", loss, want, case, WEIGHTED_MSE_VALUE, (p, t, w))
 
 
 @check(A, "test_weighted_mse_loss_grad")
@@ -487,7 +355,8 @@ def wmse_grad(learner: Learner) -> None:
         _, grad = _call(learner, "weighted_mse_loss", p, t, w)
         _check_grad("weighted_mse_loss", grad,
                     lambda v, t=t, w=w: ref.weighted_mse_loss(v, t, w)[0], p, case,
-                    _wmse_grad_slips(p, t, w), batch_size=p.shape[0])
+                    WEIGHTED_MSE_GRAD, (p, t, w),
+                    ref.weighted_mse_loss(p, t, w)[1], batch_size=p.shape[0])
     rng = np.random.default_rng(714)
     p, t, w = rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), rng.uniform(0, 2, (3, 4))
     _check_consistent(learner, "weighted_mse_loss", p, (t, w), "pred of shape (3, 4)", 3)

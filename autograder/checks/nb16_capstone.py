@@ -50,17 +50,19 @@ softmax gradient without its 1/N, which Adam's per-weight scaling cancels) keeps
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import secrets
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from autograder.checks import Learner, LearnerError, check
-from autograder.remote import RemoteObject
+from autograder import remote
+from autograder.framework import Learner, LearnerError, as_array, as_tuple, check, kept
+from autograder.mistakes import Mistake, diagnose, which
+from autograder.mistakes.activations import RELU_BACKWARD, RELU_FORWARD
+from autograder.mistakes.optimizers import ADAM
+from autograder.numeric import MATCH, close, fmt, quiet, worst_entry
 from bplib import layers as ref_layers
 from bplib import optim as ref_optim
 from bplib.datasets import load_digits, train_test_split
@@ -79,69 +81,34 @@ W_EXAMPLE = np.array([[1.0, -1.0], [2.0, 0.0], [0.0, 1.0]])
 B_EXAMPLE = np.array([0.5, -0.5])
 DOUT_EXAMPLE = np.array([[1.0, 0.0], [-1.0, 2.0]])
 RELU_EXAMPLE = np.array([[-1.5, 0.5], [2.0, -0.1]])
+# Entries at exactly 0, where the notebook's convention is: ReLU's derivative there is 0.
+RELU_AT_ZERO = np.array([[0.0, -0.5, 1.5], [2.0, 0.0, -1.0]])
 LOGITS_EXAMPLE = np.array([[0.0, 0.0, 0.0], [np.log(2.0), 0.0, 0.0]])
 LABELS_EXAMPLE = np.array([0, 2])
 
 
 # ----------------------------------------------------------------------------- helpers
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence numpy warnings: a wrong answer's overflow must not write to stderr."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        yield
-
-
-def _array(value: Any, what: str) -> np.ndarray:
-    if value is None:
-        raise CheckError(f"{what} is None: is a `return` missing?")
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise CheckError(f"{what} must be a numeric array, got {type(value).__name__}") from None
-
-
-def _tuple(result: Any, function: str, names: str, size: int) -> tuple[Any, ...]:
-    if result is None:
-        raise CheckError(f"{function} returned None: is a `return` missing?")
-    if not isinstance(result, tuple | list) or len(result) != size:
-        got = f"{len(result)} values" if isinstance(result, tuple | list) else type(result).__name__
-        raise CheckError(f"{function} must return ({names}), got {got}")
-    return tuple(result)
-
-
-def _close(a: Any, b: Any, rtol: float = 1e-9, atol: float = 1e-12) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
-
-
-def _fmt(values: Any, limit: int = 6) -> str:
-    flat = np.ravel(np.asarray(values, dtype=np.float64))
-    text = ", ".join(f"{v:.6g}" for v in flat[:limit])
-    return f"[{text}{', …' if flat.size > limit else ''}]"
-
-
-def _slip(got: np.ndarray, slips: Slips) -> str:
-    return next((text for text, value in slips if _close(got, value, rtol=1e-7, atol=1e-10)), "")
-
-
 def _worst(got: np.ndarray, want: np.ndarray, name: str) -> str:
-    k = int(np.argmax(np.abs(got - want).ravel()))
-    ix = np.unravel_index(k, want.shape)
-    where = f"{name}[{', '.join(str(int(i)) for i in ix)}]" if want.ndim else name
-    return f"worst entry {where}: yours = {got[ix]:.8g}, expected {want[ix]:.8g}"
+    ix, yours, expected = worst_entry(got, want)
+    where = f"{name}[{', '.join(map(str, ix))}]" if ix else name
+    return f"worst entry {where}: yours = {yours:.8g}, expected {expected:.8g}"
 
 
 def _grad(got: Any, want: np.ndarray, name: str, where: str, slips: Slips = (), *,
+          mistakes: Sequence[Mistake] = (), inputs: tuple[Any, ...] = (),
           ones: np.ndarray | None = None, batch_size: int | None = None) -> None:
-    """``got`` must equal the exact gradient ``want``; a recognised slip gets its own hint."""
-    got = _array(got, f"{where}: {name}")
-    if got.shape == want.shape and _close(got, want, rtol=1e-7, atol=1e-10):
+    """``got`` must equal the exact gradient ``want``; a recognised slip (one of the catalogue's
+    ``mistakes`` for ``inputs``, or one of this check's ``slips``) gets its own hint."""
+    got = as_array(got, f"{where}: {name}")
+    if got.shape == want.shape and close(got, want, MATCH):
         return
-    hint = _slip(got, slips) if got.shape == want.shape else ""
-    if hint:
+    why = ""
+    if got.shape == want.shape:
+        found = diagnose(got, mistakes, *inputs, want=want)
+        why = found.message if found else which(got, slips)
+    if why:
         raise GradientCheckError(
-            f"{where}: {name} is wrong; {_worst(got, want, name)}\n  hint: yours is {hint}")
+            f"{where}: {name} is wrong; {_worst(got, want, name)}\n  hint: yours is {why}")
     try:  # within its relative tolerance, or a teaching message naming the mistake
         check_gradient(got, want, name, 1e-7, batch_size=batch_size, numeric_ones=ones)
     except GradientCheckError as exc:
@@ -150,13 +117,13 @@ def _grad(got: Any, want: np.ndarray, name: str, where: str, slips: Slips = (), 
 
 def _unchanged(given: Sequence[np.ndarray], originals: Sequence[np.ndarray], names: str,
                function: str, where: str) -> None:
-    for name, after, before in zip(names.split(), given, originals, strict=True):
-        if after.shape != before.shape or not np.array_equal(after, before):
-            raise CheckError(
-                f"{where}: {function} changed its input {name} in place\n  hint: never write "
-                f"into an input (no `{name}[...] = ...` or `{name} -= ...`): the caller, and "
-                "often the cache, still need the old values; compute a new array"
-            )
+    name = kept(given, originals, names.split())
+    if name is not None:
+        raise CheckError(
+            f"{where}: {function} changed its input {name} in place\n  hint: never write "
+            f"into an input (no `{name}[...] = ...` or `{name} -= ...`): the caller, and "
+            "often the cache, still need the old values; compute a new array"
+        )
 
 
 def _away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -179,8 +146,8 @@ def _affine_cases() -> list[tuple[np.ndarray, ...]]:
 def _affine_forward(learner: Learner, x: np.ndarray, w: np.ndarray, b: np.ndarray,
                     where: str, *, inputs_kept: bool = False) -> tuple[Any, Any]:
     args = [x.copy(), w.copy(), b.copy()]
-    with _quiet():
-        out, cache = _tuple(learner.affine_forward(*args), "affine_forward", "out, cache", 2)
+    with quiet():
+        out, cache = as_tuple(learner.affine_forward(*args), "affine_forward", ["out", "cache"])
     if inputs_kept:
         _unchanged(args, (x, w, b), "x w b", "affine_forward", where)
     return out, cache
@@ -190,7 +157,7 @@ def _affine_forward(learner: Learner, x: np.ndarray, w: np.ndarray, b: np.ndarra
 def affine_forward_values(learner: Learner) -> None:
     for x, w, b, _ in _affine_cases():
         where = f"affine_forward with x of shape {x.shape}, w {w.shape}"
-        got = _array(_affine_forward(learner, x, w, b, where, inputs_kept=True)[0],
+        got = as_array(_affine_forward(learner, x, w, b, where, inputs_kept=True)[0],
                      f"{where}: out")
         want = ref_layers.affine_forward(x, w, b)[0]
         if got.shape != want.shape:
@@ -198,9 +165,9 @@ def affine_forward_values(learner: Learner) -> None:
                     if got.shape == want.T.shape else "")
             raise CheckError(f"{where}: out has shape {got.shape}, expected (N, M) = "
                              f"{want.shape}{hint}")
-        if _close(got, want):
+        if close(got, want):
             continue
-        hint = _slip(got, [("x @ w without the bias: add b to every row", x @ w),
+        hint = which(got, [("x @ w without the bias: add b to every row", x @ w),
                            ("x @ w - b: the bias is added", x @ w - b)])
         raise CheckError(f"{where}: out is wrong; {_worst(got, want, 'out')}"
                          + (f"\n  hint: yours is {hint}" if hint else ""))
@@ -218,9 +185,9 @@ def _affine_backward(learner: Learner, k: int) -> None:
                              f"failed: {exc}") from None
         for scale in (1.0, 0.0):
             d = scale * dout
-            with _quiet():
-                grads = _tuple(learner.affine_backward(d.copy(), cache), "affine_backward",
-                               "dx, dw, db", 3)
+            with quiet():
+                grads = as_tuple(learner.affine_backward(d.copy(), cache), "affine_backward",
+                                 ["dx", "dw", "db"])
             want = ref_layers.affine_backward(d, (x, w))[k]
             ones = ref_layers.affine_backward(np.ones_like(dout), (x, w))[k]
             case = where if scale else f"{where} and dout = 0"
@@ -245,14 +212,15 @@ def affine_backward_db(learner: Learner) -> None:
 # ----------------------------------------------------------------------------- relu
 def _relu_cases() -> list[np.ndarray]:
     rng = np.random.default_rng(1610)
-    return [RELU_EXAMPLE] + [_away_from_zero(rng, s) for s in ((4, 5), (1, 7), (3, 2, 4), (9,))]
+    return [RELU_EXAMPLE, RELU_AT_ZERO] + [_away_from_zero(rng, s)
+                                           for s in ((4, 5), (1, 7), (3, 2, 4), (9,))]
 
 
 def _relu_forward(learner: Learner, x: np.ndarray, where: str, *, inputs_kept: bool = False
                   ) -> tuple[Any, Any]:
     given = [x.copy()]
-    with _quiet():
-        out, cache = _tuple(learner.relu_forward(*given), "relu_forward", "out, cache", 2)
+    with quiet():
+        out, cache = as_tuple(learner.relu_forward(*given), "relu_forward", ["out", "cache"])
     if inputs_kept:
         _unchanged(given, (x,), "x", "relu_forward", where)
     return out, cache
@@ -262,9 +230,9 @@ def _relu_forward(learner: Learner, x: np.ndarray, where: str, *, inputs_kept: b
 def relu_forward_values(learner: Learner) -> None:
     for x in _relu_cases():
         where = f"relu_forward on x of shape {x.shape}"
-        got = _array(_relu_forward(learner, x, where, inputs_kept=True)[0], f"{where}: out")
+        got = as_array(_relu_forward(learner, x, where, inputs_kept=True)[0], f"{where}: out")
         want = np.maximum(x, 0.0)
-        if _close(got, want):
+        if close(got, want):
             continue
         if got.shape != want.shape:
             hint = ""
@@ -272,12 +240,9 @@ def relu_forward_values(learner: Learner) -> None:
                 hint = ("\n  hint: np.max(x, 0) is the largest entry along axis 0; the ReLU is "
                         "np.maximum(x, 0), entry by entry")
             raise CheckError(f"{where}: out has shape {got.shape}, expected {want.shape}{hint}")
-        hint = _slip(got, [("the input unchanged: set the negative entries to 0", x),
-                           ("a leaky ReLU (0.01 x for x < 0): the ReLU is exactly 0 there",
-                            np.maximum(x, 0.01 * x)),
-                           ("|x|: negative inputs give 0, not their size", np.abs(x))])
+        found = diagnose(got, RELU_FORWARD, x, want=want)
         raise CheckError(f"{where}: out is wrong; {_worst(got, want, 'out')}"
-                         + (f"\n  hint: yours is {hint}" if hint else ""))
+                         + (f"\n  hint: yours is {found.message}" if found else ""))
 
 
 @check(NB, "test_relu_backward")
@@ -292,16 +257,12 @@ def relu_backward_values(learner: Learner) -> None:
                              f"failed: {exc}") from None
         dout = rng.standard_normal(x.shape)
         for d in (dout, np.zeros_like(dout)):
-            with _quiet():
+            with quiet():
                 got = learner.relu_backward(d.copy(), cache)
             want = np.where(x > 0, d, 0.0)
-            slips = [("dout unchanged: zero it where the forward input x was <= 0", d),
-                     ("the ReLU of dout; the mask comes from the forward input: dout where "
-                      "x > 0, else 0", np.maximum(d, 0.0)),
-                     ("dout * x; the local derivative of max(0, x) is 1 where x > 0 and 0 "
-                      "elsewhere, not x", d * x)]
             case = where if np.any(d) else f"{where} and dout = 0"
-            _grad(got, want, "dx", case, slips, ones=(x > 0).astype(np.float64))
+            _grad(got, want, "dx", case, mistakes=RELU_BACKWARD, inputs=(x, d),
+                  ones=(x > 0).astype(np.float64))
 
 
 # ----------------------------------------------------------------------------- softmax CE
@@ -316,15 +277,15 @@ def _softmax_cases(scale: float = 1.0) -> list[tuple[np.ndarray, np.ndarray]]:
 def _softmax_ce(learner: Learner, z: np.ndarray, y: np.ndarray, where: str
                 ) -> tuple[float, np.ndarray]:
     given = [z.copy(), y.copy()]
-    with _quiet():
-        loss, grad = _tuple(learner.softmax_cross_entropy_loss(*given),
-                            "softmax_cross_entropy_loss", "loss, dlogits", 2)
+    with quiet():
+        loss, grad = as_tuple(learner.softmax_cross_entropy_loss(*given),
+                              "softmax_cross_entropy_loss", ["loss", "dlogits"])
     _unchanged(given[:1], (z,), "logits", "softmax_cross_entropy_loss", where)
-    loss = _array(loss, f"{where}: the loss")
+    loss = as_array(loss, f"{where}: the loss")
     if loss.size != 1:
         raise CheckError(f"{where}: the loss must be one number, got shape {loss.shape}\n  hint: "
                          "average the N per-example losses")
-    return float(loss.reshape(())), _array(grad, f"{where}: dlogits")
+    return float(loss.reshape(())), as_array(grad, f"{where}: dlogits")
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
@@ -339,7 +300,7 @@ def _check_softmax_value(learner: Learner, z: np.ndarray, y: np.ndarray, where: 
         return
     n, c = z.shape
     per_example = -_log_softmax(z)[np.arange(n), y]
-    hint = _slip(np.array(loss), [
+    hint = which(np.array(loss), [
         ("the sum over the batch: the loss is the MEAN over the N examples", per_example.sum()),
         (f"a mean over all N·C = {n * c} entries: average over the N examples only",
          per_example.sum() / (n * c)),
@@ -398,21 +359,18 @@ def softmax_ce_large_logits(learner: Learner) -> None:
 
 
 # ----------------------------------------------------------------------------- adam
-ADAM_DEFAULTS = {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}
-
-
 def _adam(learner: Learner, w: np.ndarray, dw: np.ndarray, config: dict[str, Any] | None,
           where: str) -> tuple[np.ndarray, dict[str, Any]]:
     given = [w.copy(), dw.copy()]
-    with _quiet():
-        next_w, new = _tuple(learner.adam(*given, copy.deepcopy(config)), "adam",
-                             "next_w, config", 2)
+    with quiet():
+        next_w, new = as_tuple(learner.adam(*given, copy.deepcopy(config)), "adam",
+                               ["next_w", "config"])
     _unchanged(given, (w, dw), "w dw", "adam", where)
     if not isinstance(new, dict):
         raise CheckError(f"{where}: the second value adam returns must be the config dict, got "
                          f"{type(new).__name__}\n  hint: return next_w, config — with the state "
                          "m, v and t stored in it for the next call")
-    next_w = _array(next_w, f"{where}: next_w")
+    next_w = as_array(next_w, f"{where}: next_w")
     if next_w.shape != w.shape:
         raise CheckError(f"{where}: next_w has shape {next_w.shape}, but w has {w.shape}")
     return next_w, new
@@ -420,30 +378,15 @@ def _adam(learner: Learner, w: np.ndarray, dw: np.ndarray, config: dict[str, Any
 
 def _reference_adam(w: np.ndarray, dw: np.ndarray, config: dict[str, Any] | None
                     ) -> tuple[np.ndarray, dict[str, Any]]:
-    with _quiet():
+    with quiet():
         return ref_optim.adam(w.copy(), dw.copy(), copy.deepcopy(config))
 
 
-def _adam_slips(w: np.ndarray, dw: np.ndarray, config: dict[str, Any]) -> Slips:
-    c = {**ADAM_DEFAULTS, "t": 0, **config}
-    b1, b2, lr, eps = c["beta1"], c["beta2"], c["learning_rate"], c["epsilon"]
-    t = c["t"] + 1
-    m = b1 * c.get("m", np.zeros_like(w)) + (1 - b1) * dw
-    v = b2 * c.get("v", np.zeros_like(w)) + (1 - b2) * dw**2
-    with _quiet():
-        return [
-            ("without the bias correction: divide m by (1 - beta1**t) and v by (1 - beta2**t), "
-             "with t counting the steps (1 on the first)", w - lr * m / (np.sqrt(v) + eps)),
-            ("corrected with the old t: add 1 to t before computing the correction",
-             w - lr * (m / (1 - b1 ** (t - 1))) / (np.sqrt(v / (1 - b2 ** (t - 1))) + eps)),
-            ("epsilon inside the square root: w - lr * m_hat / (sqrt(v_hat) + epsilon)",
-             w - lr * (m / (1 - b1**t)) / np.sqrt(v / (1 - b2**t) + eps)),
-            ("a step uphill: subtract the update", w + lr * (m / (1 - b1**t))
-             / (np.sqrt(v / (1 - b2**t)) + eps)),
-            ("built from v = beta2 * v + (1 - beta2) * dw: v averages the SQUARED gradient, dw**2",
-             w - lr * (m / (1 - b1**t)) / (np.sqrt((b2 * c.get("v", np.zeros_like(w))
-                                                    + (1 - b2) * dw) / (1 - b2**t)) + eps)),
-        ]
+def _adam_mistake(got: np.ndarray, want: np.ndarray, w: np.ndarray, dw: np.ndarray,
+                  config: dict[str, Any]) -> str:
+    """The catalogue's message for the Adam mistake ``got`` is, or ``""``."""
+    found = diagnose(got, ADAM, w, dw, config, want=want)
+    return found.message if found else ""
 
 
 def _check_adam_step(learner: Learner, w: np.ndarray, dw: np.ndarray,
@@ -452,9 +395,9 @@ def _check_adam_step(learner: Learner, w: np.ndarray, dw: np.ndarray,
     where = f"adam on w of shape {w.shape} with config {{{shown}, m, v}}"
     got, _ = _adam(learner, w, dw, config, where)
     want, _ = _reference_adam(w, dw, config)
-    if _close(got, want):
+    if close(got, want):
         return
-    hint = _slip(got, _adam_slips(w, dw, config))
+    hint = _adam_mistake(got, want, w, dw, config)
     raise CheckError(f"{where}: next_w is wrong; {_worst(got, want, 'next_w')}"
                      + (f"\n  hint: yours is {hint}" if hint else ""))
 
@@ -493,15 +436,15 @@ def adam_state(learner: Learner) -> None:
                     raise CheckError(f"{where}: after step {step} the config has no '{key}'\n"
                                      f"  hint: store the new {key} in config['{key}'] and return "
                                      "the config: the next call continues from it")
-                got = _array(mine[key], f"config['{key}']")
-                if not _close(got, theirs[key]):
-                    raise CheckError(f"{where}: after step {step} config['{key}'] is {_fmt(got)}, "
-                                     f"expected {_fmt(theirs[key])}")
-            if not _close(w_mine, w_ref):
+                got = as_array(mine[key], f"config['{key}']")
+                if not close(got, theirs[key]):
+                    raise CheckError(f"{where}: after step {step} config['{key}'] is {fmt(got)}, "
+                                     f"expected {fmt(theirs[key])}")
+            if not close(w_mine, w_ref):
                 hint = ("\n  hint: the first steps agree and a later one does not: read the "
                         "stored m, v and t back from the config" if step > 1 else "")
-                raise CheckError(f"{where}: after step {step} the weights are {_fmt(w_mine)}, "
-                                 f"expected {_fmt(w_ref)}{hint}")
+                raise CheckError(f"{where}: after step {step} the weights are {fmt(w_mine)}, "
+                                 f"expected {fmt(w_ref)}{hint}")
 
 
 @check(NB, "test_adam_bias_correction")
@@ -515,16 +458,16 @@ def adam_bias_correction(learner: Learner) -> None:
         where = f"adam's first step from config {{learning_rate: {lr:g}}} on w of shape {w.shape}"
         got, _ = _adam(learner, w, dw, {"learning_rate": lr}, where)
         want, _ = _reference_adam(w, dw, {"learning_rate": lr})
-        if _close(got, want):
+        if close(got, want):
             continue
-        hint = _slip(got, _adam_slips(w, dw, {"learning_rate": lr}))
+        hint = _adam_mistake(got, want, w, dw, {"learning_rate": lr})
         if not hint and not np.all(np.isfinite(got)):
             hint = ("nan or inf: with t = 0 the correction divides by 1 - beta**0 = 0; add 1 to "
                     "t first, so the first step has t = 1")
         moved = np.abs(got - w) / lr
         raise CheckError(
             f"{where}: each weight should move by about learning_rate (m_hat = dw and v_hat = "
-            f"dw**2 after one step), but yours move by {_fmt(moved, 4)} × learning_rate"
+            f"dw**2 after one step), but yours move by {fmt(moved, 4)} × learning_rate"
             + (f"\n  hint: yours is {hint}" if hint else "")
         )
 
@@ -541,8 +484,8 @@ def _shift_reference(X: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
 def _shift(learner: Learner, X: np.ndarray, dy: int, dx: int, where: str) -> np.ndarray:
     given = [X.copy()]
-    with _quiet():
-        got = _array(learner.shift_images(*given, dy, dx), f"{where}: the result")
+    with quiet():
+        got = as_array(learner.shift_images(*given, dy, dx), f"{where}: the result")
     _unchanged(given, (X,), "X", "shift_images", where)
     if got.shape != X.shape:
         raise CheckError(f"{where}: the result has shape {got.shape}, expected {X.shape}, "
@@ -575,7 +518,7 @@ def _check_shift(learner: Learner, X: np.ndarray, dy: int, dx: int, what: str, *
     got = _shift(learner, X, dy, dx, where)
     want = _shift_reference(X, dy, dx)
     moves = _directions(dy, dx) if edges_only else [(dy, dx)]
-    if any(_close(got, _shift_reference(X, *move)) for move in moves):
+    if any(close(got, _shift_reference(X, *move)) for move in moves):
         return
     slips: list[tuple[str, Any]] = [text_value for move in moves
                                     for text_value in _roll_slips(X, *move)]
@@ -586,7 +529,7 @@ def _check_shift(learner: Learner, X: np.ndarray, dy: int, dx: int, what: str, *
             ("rows and columns swapped: dy counts rows (the first image axis), dx columns",
              _shift_reference(X, dx, dy)),
         ]
-    hint = _slip(got, slips)
+    hint = which(got, slips)
     bad = np.argwhere(~np.isclose(got, want))[0]
     n, k = int(bad[0]), int(bad[1])
     raise CheckError(
@@ -663,12 +606,12 @@ def _network(learner: Learner, params: dict[str, np.ndarray], X: np.ndarray, y: 
              where: str) -> tuple[float, dict[str, Any]]:
     given = {k: v.copy() for k, v in params.items()}
     gx = X.copy()
-    with _quiet():
-        loss, grads = _tuple(learner.network_loss(given, gx, y.copy()), "network_loss",
-                             "loss, grads", 2)
+    with quiet():
+        loss, grads = as_tuple(learner.network_loss(given, gx, y.copy()), "network_loss",
+                               ["loss", "grads"])
     _unchanged([gx, *given.values()], [X, *params.values()], "X W1 b1 W2 b2", "network_loss",
                where)
-    loss = _array(loss, f"{where}: the loss")
+    loss = as_array(loss, f"{where}: the loss")
     if loss.size != 1:
         raise CheckError(f"{where}: the loss must be one number, got shape {loss.shape}")
     return float(loss.reshape(())), grads
@@ -684,7 +627,7 @@ def network_loss_value(learner: Learner) -> None:
             continue
         a = X @ params["W1"] + params["b1"]
         no_relu = ref_softmax_ce(a @ params["W2"] + params["b2"], y)[0]
-        hint = _slip(np.array(loss), [("the loss without the ReLU between the layers", no_relu)])
+        hint = which(np.array(loss), [("the loss without the ReLU between the layers", no_relu)])
         raise CheckError(f"{where}: the loss should be {want:.10g}, got {loss:.10g}"
                          + (f"\n  hint: yours is {hint}" if hint else "\n  hint: affine → ReLU "
                             "→ affine → softmax cross-entropy, each fed the previous output"))
@@ -733,7 +676,7 @@ def _predict_reference(params: dict[str, np.ndarray], X: np.ndarray) -> np.ndarr
 
 
 def _labels(value: Any, n: int, where: str) -> np.ndarray:
-    got = _array(value, f"{where}: the labels")
+    got = as_array(value, f"{where}: the labels")
     if got.shape == (n, 10):
         raise CheckError(f"{where}: predict returned an array of shape {got.shape}, one row of 10 "
                          "numbers per digit (scores or probabilities)\n  hint: return the labels, "
@@ -744,7 +687,7 @@ def _labels(value: Any, n: int, where: str) -> np.ndarray:
                 "examples)" if got.shape == (10,) else "")
         raise CheckError(f"{where}: the labels have shape {got.shape}, expected ({n},){hint}")
     if not np.all(np.isfinite(got)) or not np.array_equal(got, np.round(got)):
-        raise CheckError(f"{where}: the labels must be whole numbers 0..9, got {_fmt(got)}")
+        raise CheckError(f"{where}: the labels must be whole numbers 0..9, got {fmt(got)}")
     return got.astype(np.int64)
 
 
@@ -756,7 +699,7 @@ def predict_labels(learner: Learner) -> None:
     for what, params, X in cases:
         where = f"predict on {what}"
         given, gx = {k: v.copy() for k, v in params.items()}, X.copy()
-        with _quiet():
+        with quiet():
             got = _labels(learner.predict(given, gx), len(X), where)
         _unchanged([gx], [X], "X", "predict", where)
         want = _predict_reference(params, X)
@@ -797,15 +740,6 @@ GRADED_DIGITS = f"the {len(MOVES)} × 359 test digits moved by one pixel"
 _LAST: list[tuple[tuple[Any, ...], Any]] = []
 
 
-def _identity(fn: Any) -> tuple[Any, ...] | None:
-    """What identifies a learner's function across checks: the function object (in the kernel) or
-    the sandbox and the handle of the function in it (outside)."""
-    if isinstance(fn, RemoteObject):
-        return (fn._sandbox, fn._handle.id)
-    inner = getattr(fn, "__wrapped__", None)
-    return (inner,) if inner is not None else None
-
-
 def _grading_rng() -> np.random.Generator:
     """A generator seeded afresh from the operating system at every grading, in this process."""
     return np.random.default_rng(secrets.randbits(128))
@@ -831,15 +765,15 @@ def _train_and_count(learner: Learner) -> tuple[float, int, int, float]:
     X_train, X_test, y_train, y_test = train_test_split(X, y, seed=0)
     images, labels = graded_digits(X_test, y_test, _grading_rng())
     call = f"train_digits(X_train, y_train, seed={GRADING_SEED})"
-    with _quiet():
+    with quiet():
         params = learner.train_digits(X_train.copy(), y_train.copy(), GRADING_SEED)
     if params is None:
         raise CheckError(f"{call} returned None: is a `return params` missing?")
-    with _quiet():
+    with quiet():
         got = _labels(learner.predict(params, images), len(labels),
                       f"predict(params, X) on {GRADED_DIGITS}, after {call}")
     right = int(np.sum(got == labels))
-    with _quiet():
+    with quiet():
         untouched = _labels(learner.predict(params, X_test.copy()), len(y_test),
                             f"predict(params, X_test) after {call}")
     return right / len(labels), right, len(labels), float(np.mean(untouched == y_test))
@@ -848,9 +782,8 @@ def _train_and_count(learner: Learner) -> tuple[float, int, int, float]:
 def _digits_accuracy(learner: Learner) -> tuple[float, int, int, float]:
     """What :func:`_train_and_count` says, once per learner: one training and one draw of the
     graded digits serve the three threshold cells (the same failure is re-raised for each)."""
-    key = (_identity(learner.train_digits), _identity(learner.predict))
-    cacheable = None not in key
-    if cacheable and _LAST and len(_LAST[0][0]) == len(key) and all(
+    key = (remote.identity(learner.train_digits), remote.identity(learner.predict))
+    if _LAST and len(_LAST[0][0]) == len(key) and all(
             a is b or a == b for a, b in zip(_LAST[0][0], key, strict=True)):
         outcome = _LAST[0][1]
     else:
@@ -858,8 +791,7 @@ def _digits_accuracy(learner: Learner) -> tuple[float, int, int, float]:
             outcome = _train_and_count(learner)
         except (CheckError, LearnerError) as exc:
             outcome = exc
-        if cacheable:
-            _LAST[:] = [(key, outcome)]
+        _LAST[:] = [(key, outcome)]
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome

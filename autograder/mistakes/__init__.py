@@ -10,9 +10,10 @@ only: :func:`hint`. One module per topic holds the tables:
 
 * :mod:`autograder.mistakes.layers` — affine forward;
 * :mod:`autograder.mistakes.activations` — ReLU, leaky ReLU, sigmoid, tanh (forward and backward);
-* :mod:`autograder.mistakes.optimizers` — SGD, momentum, RMSProp, Adam.
+* :mod:`autograder.mistakes.optimizers` — SGD, momentum, RMSProp, Adam;
+* :mod:`autograder.mistakes.losses` — MSE, BCE with logits, softmax cross-entropy, weighted MSE.
 
-(Losses, normalization, regularization and the training loop still keep their mistakes in their
+(Normalization, regularization and the training loop still keep their mistakes in their
 check modules, as ``(text, value)`` lists matched with :func:`which`; they move here as tables
 the same way.)
 

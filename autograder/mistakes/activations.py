@@ -41,6 +41,8 @@ RELU_FORWARD = [
             lambda x: np.minimum(x, 0.0)),
     Mistake("abs", "|x|: negative inputs become 0, not -x", lambda x: np.abs(x)),
     Mistake("identity", "x itself: negative inputs must become 0", lambda x: x),
+    Mistake("leaky", "a leaky ReLU (0.01·x for x < 0): the ReLU is exactly 0 there",
+            lambda x: np.maximum(x, 0.01 * x)),
 ]
 
 RELU_BACKWARD = [
@@ -54,6 +56,10 @@ RELU_BACKWARD = [
     Mistake("passes at 0", "dout passed on where x == 0 exactly: at the kink the convention is "
             "0, so the mask is x > 0 (not x >= 0)",
             lambda x, dout: np.where(x >= 0, dout, 0.0) if np.any(x == 0) else None),
+    Mistake("no mask", "dout unchanged: zero it where the forward input x was <= 0",
+            lambda x, dout: dout),
+    Mistake("times input", "dout·x; the local derivative of max(0, x) is 1 where x > 0 and 0 "
+            "elsewhere, not x", lambda x, dout: dout * x),
 ]
 
 

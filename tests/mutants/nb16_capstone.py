@@ -271,7 +271,7 @@ MUTANTS = [
         name="no bias correction",
         source=ADAM.replace("m / (1 - b1**t)", "m").replace("v / (1 - b2**t)", "v"),
         loses=[*ADAM_CELLS],
-        explains="without the bias correction",
+        explains="without bias correction",
     ),
     Mutant(
         cell="adam",

@@ -1,0 +1,176 @@
+"""Known mistakes of the losses (notebook 7; softmax cross-entropy again in the capstone).
+
+Inputs, as the graded functions get them: ``(pred, target)`` for the MSE, ``(logits, y)`` for
+binary cross-entropy from logits (``y`` of the logits' shape) and softmax cross-entropy (``y``
+the N integer labels), ``(pred, target, weights)`` for the weighted MSE. The ``*_VALUE`` tables
+compute a mistaken loss (one number), the ``*_GRAD`` tables a mistaken gradient with respect to
+the first input. Every loss is a mean (``size`` below is the number of terms it averages: all
+entries for the element-wise losses, the N rows for softmax cross-entropy). A flipped sign is a
+``relation``, so no table computes a right answer turned around.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import Mistake, negated
+
+__all__ = [
+    "BCE_GRAD",
+    "BCE_VALUE",
+    "MSE_GRAD",
+    "MSE_VALUE",
+    "SOFTMAX_CE_GRAD",
+    "SOFTMAX_CE_VALUE",
+    "WEIGHTED_MSE_GRAD",
+    "WEIGHTED_MSE_VALUE",
+]
+
+
+def _rows_differ(x: np.ndarray) -> bool:
+    """Whether dividing by the N rows differs from dividing by all entries."""
+    return np.ndim(x) > 1 and np.size(x) != np.shape(x)[0]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _bce_terms(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+
+
+def _softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _ce_parts(z: np.ndarray, y: Any) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """(N, log-softmax, per-example losses, one-hot labels)."""
+    z = np.asarray(z, dtype=np.float64)
+    y = np.asarray(y)
+    n = z.shape[0]
+    logp = np.log(_softmax(z))
+    return n, logp, -logp[np.arange(n), y], np.eye(z.shape[1])[y]
+
+
+def _weights(p: np.ndarray, w: Any) -> np.ndarray:
+    return np.broadcast_to(w, np.shape(p))
+
+
+MSE_VALUE = [
+    Mistake("mean over rows", "the sum over each row's entries divided by N, the number of rows: "
+            "the mean is over all pred.size entries (N·D), not over the N rows",
+            lambda p, t: ((p - t) ** 2).sum() / np.shape(p)[0] if _rows_differ(p) else None),
+    Mistake("half", "half the mean: this course's MSE has no factor 1/2, loss = "
+            "mean((pred - target)²)", lambda p, t: 0.5 * ((p - t) ** 2).mean()),
+    Mistake("sum", "the SUM of the squared errors; the loss is their mean over all pred.size "
+            "entries", lambda p, t: ((p - t) ** 2).sum()),
+    Mistake("rmse", "the square root of the mean (an RMSE); the loss is the mean itself",
+            lambda p, t: np.sqrt(((p - t) ** 2).mean())),
+    Mistake("mae", "the mean absolute error; square the errors", lambda p, t: np.abs(p - t).mean()),
+]
+
+MSE_GRAD = [
+    Mistake("divided by rows", "2·(pred - target) / N with N the number of rows: divide by all "
+            "entries (pred.size), the count the mean is over",
+            lambda p, t: 2 * (p - t) / np.shape(p)[0] if _rows_differ(p) else None),
+    Mistake("no 2", "(pred - target) / size, missing the factor 2 from d(e²)/de = 2e",
+            lambda p, t: (p - t) / np.size(p)),
+    Mistake("no 1/size", "2·(pred - target), missing the 1/size of the mean",
+            lambda p, t: 2 * (p - t)),
+    Mistake("sign", "2·(target - pred) / size: the sign is flipped", relation=negated),
+    Mistake("half", "(pred - target) / size / 2: a factor 1/2 crept in; the gradient is "
+            "2·(pred - target) / size", lambda p, t: 0.5 * (p - t) / np.size(p)),
+]
+
+BCE_VALUE = [
+    Mistake("mean over rows", "the sum divided by N, the number of rows; the mean is over all "
+            "elements", lambda z, y: _bce_terms(z, y).sum() / np.shape(z)[0]
+            if _rows_differ(z) else None),
+    Mistake("sum", "the SUM over the elements; the loss is their mean",
+            lambda z, y: _bce_terms(z, y).sum()),
+    Mistake("negative", "minus the right loss: cross-entropy is -(y·log s + (1 - y)·log(1 - s)), "
+            "which is >= 0", relation=negated),
+    Mistake("no log term", "missing the term log(1 + exp(-|z|)): the per-element loss is "
+            "max(z, 0) - z·y + log(1 + exp(-|z|))",
+            lambda z, y: (np.maximum(z, 0) - z * y).mean()),
+]
+
+BCE_GRAD = [
+    Mistake("divided by rows", "(σ(z) - y) / N with N the number of rows: divide by all elements",
+            lambda z, y: (_sigmoid(z) - y) / np.shape(z)[0] if _rows_differ(z) else None),
+    Mistake("no 1/size", "σ(z) - y without the 1/size of the mean", lambda z, y: _sigmoid(z) - y),
+    Mistake("sign", "(y - σ(z)) / size: the sign is flipped; dL/dz = (σ(z) - y) / size",
+            relation=negated),
+    Mistake("wrt probability", "(σ(z) - y) / (σ(z)(1 - σ(z))) / size, the gradient with respect "
+            "to the PROBABILITY s = σ(z); the loss takes logits, so multiply by ds/dz = s(1 - s): "
+            "dL/dz = (s - y) / size",
+            lambda z, y: (lambda s: (s - y) / (s * (1 - s)) / np.size(z))(_sigmoid(z))),
+    Mistake("logit for probability", "(z - y) / size: the logit was used where its probability "
+            "σ(z) belongs", lambda z, y: (z - y) / np.size(z)),
+]
+
+SOFTMAX_CE_VALUE = [
+    Mistake("sum", "the SUM over the N examples; the loss is their mean",
+            lambda z, y: _ce_parts(z, y)[2].sum()),
+    Mistake("negative", "minus the right loss: cross-entropy is -log p[y], which is >= 0",
+            relation=negated),
+    Mistake("every entry", "the mean over all N·C entries of -log p; only each row's correct "
+            "class counts", lambda z, y: -_ce_parts(z, y)[1].mean()),
+    Mistake("batch axis", "a softmax over the batch axis; normalise each ROW (axis=1) over its C "
+            "classes", lambda z, y: -np.log(_softmax(np.asarray(z, dtype=np.float64), axis=0)[
+                np.arange(np.shape(z)[0]), y]).mean() if np.shape(z)[0] > 1 else None),
+    Mistake("batch axis, one row", "0, what a softmax over the batch axis gives for one row "
+            "(every entry becomes 1); normalise each ROW (axis=1) over its C classes",
+            lambda z, y: 0.0 if np.shape(z)[0] == 1 else None),
+]
+
+SOFTMAX_CE_GRAD = [
+    Mistake("no 1/N", "softmax - onehot without the 1/N: the loss is a mean over the N rows, so "
+            "every gradient entry carries 1/N",
+            lambda z, y: (lambda n, logp, per, onehot: np.exp(logp) - onehot)(*_ce_parts(z, y))),
+    Mistake("sign", "(onehot - softmax) / N: the sign is flipped; dL/dz = (softmax - onehot) / N",
+            relation=negated),
+    Mistake("wrt probabilities", "-onehot / (p·N), the gradient with respect to the "
+            "PROBABILITIES; the loss takes logits, and chaining through the softmax gives dL/dz = "
+            "(p - onehot) / N",
+            lambda z, y: (lambda n, logp, per, onehot: np.where(
+                onehot == 1, -1.0 / (np.exp(logp) * n), 0.0))(*_ce_parts(z, y))),
+    Mistake("no -1", "softmax / N: the -1 at each row's correct class is missing",
+            lambda z, y: (lambda n, logp, per, onehot: np.exp(logp) / n)(*_ce_parts(z, y))),
+    Mistake("batch axis", "a softmax over the batch axis; normalise each ROW (axis=1)",
+            lambda z, y: (lambda n, logp, per, onehot: (
+                _softmax(np.asarray(z, dtype=np.float64), axis=0) - onehot) / n)(
+                *_ce_parts(z, y)) if np.shape(z)[0] > 1 else None),
+]
+
+WEIGHTED_MSE_VALUE = [
+    Mistake("weights ignored", "the plain MSE: the weights are ignored; multiply each squared "
+            "error by its weight", lambda p, t, w: ((p - t) ** 2).mean()),
+    Mistake("divided by weights", "divided by the sum of the weights; this loss divides by "
+            "pred.size (weights are not renormalised)",
+            lambda p, t, w: (_weights(p, w) * (p - t) ** 2).sum() / _weights(p, w).sum()),
+    Mistake("weight squared", "(w·(pred - target))², the weight squared; weight the SQUARED "
+            "error: w·(pred - target)²", lambda p, t, w: ((_weights(p, w) * (p - t)) ** 2).mean()),
+    Mistake("sum", "the SUM of the weighted squared errors; the loss is their mean",
+            lambda p, t, w: (_weights(p, w) * (p - t) ** 2).sum()),
+    Mistake("half", "half the mean: no factor 1/2 here, loss = mean(w·(pred - target)²)",
+            lambda p, t, w: 0.5 * (_weights(p, w) * (p - t) ** 2).mean()),
+]
+
+WEIGHTED_MSE_GRAD = [
+    Mistake("weights ignored", "2·(pred - target) / size: the weights are missing from the "
+            "gradient; every element's gradient is multiplied by its weight, "
+            "2·w·(pred - target) / size", lambda p, t, w: 2 * (p - t) / np.size(p)),
+    Mistake("no 2", "w·(pred - target) / size, missing the factor 2 from d(e²)/de = 2e",
+            lambda p, t, w: _weights(p, w) * (p - t) / np.size(p)),
+    Mistake("sign", "2·w·(target - pred) / size: the sign is flipped", relation=negated),
+    Mistake("weight squared", "2·w²·(pred - target) / size: the weight appears once in the loss, "
+            "so once in the gradient", lambda p, t, w: 2 * _weights(p, w) ** 2 * (p - t) / np.size(p)),
+    Mistake("divided by weights", "2·w·(pred - target) / sum(w): divide by pred.size, as the loss "
+            "does", lambda p, t, w: 2 * _weights(p, w) * (p - t) / _weights(p, w).sum()),
+]
