@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client import AsyncKernelManager
 from mutants import Alternative, Corpus, Mutant, discover
 from nbclient import NotebookClient
 
@@ -129,7 +130,10 @@ def test_does_every_solution_notebook_run_top_to_bottom_with_every_test_passing(
     nb = _read(path)
     # Run where nbgrader would: a fresh folder holding the assignment's other files.
     shutil.copytree(path.parent, tmp_path / "run", ignore=shutil.ignore_patterns("*.ipynb"))
-    NotebookClient(nb, timeout=300, kernel_name="python3",
+    # Unix sockets, not TCP ports: while other kernels start on the machine, a port picked as
+    # free can be taken before this kernel binds it, and the client then waits out its timeout.
+    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"))
+    NotebookClient(nb, km=km, timeout=300,
                    resources={"metadata": {"path": str(tmp_path / "run")}}).execute()
     for cell in nb.cells:
         for out in cell.get("outputs", []):

@@ -141,7 +141,7 @@ def test_is_the_learner_alone_unprivileged_and_without_descriptors():
         import errno, os
         def f():
             fds = []
-            for fd in range(64):
+            for fd in range(4096):  # the pipe ends keep the grader's numbers, which can be high
                 try:
                     os.lseek(fd, 0, os.SEEK_CUR)
                     fds.append(fd)
