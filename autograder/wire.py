@@ -245,13 +245,26 @@ def write_frame(fd: int, message: dict[str, Any], limits: Limits | None = None) 
         view = view[written:]
 
 
+def _readable(fd: int, wait: float) -> bool:
+    """Whether ``fd`` has data (or end-of-file) within ``wait`` seconds.
+
+    ``poll`` where it exists: ``select`` refuses descriptors numbered 1024 or more, which a
+    grader holding many files or connections can be handed for a learner's pipe.
+    """
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+        return bool(poller.poll(max(0.0, wait) * 1000))
+    return bool(select.select([fd], [], [], wait)[0])
+
+
 def read_exactly(fd: int, n: int, deadline: float | None = None) -> bytes:
     """``n`` bytes from ``fd``; ``TimeoutError`` if they have not all come by ``deadline``."""
     chunks, left = [], n
     while left:
         if deadline is not None:
             wait = deadline - time.monotonic()
-            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+            if wait <= 0 or not _readable(fd, wait):
                 raise TimeoutError("the message did not arrive in time")
         chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:

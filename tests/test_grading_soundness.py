@@ -17,9 +17,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_client import AsyncKernelManager
 from mutants import Alternative, Corpus, Mutant, discover
 from nbclient import NotebookClient
+from traitlets.config import Config
 
 from autograder.classroom import ClassOptions, grade_class
 from autograder.explain import is_answer_cell, is_test_cell
@@ -132,8 +132,10 @@ def test_does_every_solution_notebook_run_top_to_bottom_with_every_test_passing(
     shutil.copytree(path.parent, tmp_path / "run", ignore=shutil.ignore_patterns("*.ipynb"))
     # Unix sockets, not TCP ports: while other kernels start on the machine, a port picked as
     # free can be taken before this kernel binds it, and the client then waits out its timeout.
-    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"))
-    NotebookClient(nb, km=km, timeout=300,
+    config = Config()
+    config.AsyncKernelManager.transport = "ipc"
+    config.AsyncKernelManager.ip = str(tmp_path / "kernel")
+    NotebookClient(nb, timeout=300, kernel_name="python3", config=config,
                    resources={"metadata": {"path": str(tmp_path / "run")}}).execute()
     for cell in nb.cells:
         for out in cell.get("outputs", []):

@@ -433,3 +433,26 @@ def test_would_descriptor_theft_work_without_the_sandbox(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_does_a_grader_with_many_open_files_still_talk_to_its_learner():
+    # A grader holding many files or connections hands the learner pipes numbered past 1024,
+    # where select() refuses to look. Negative control: select() does refuse such a number.
+    import resource
+    import select
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the descriptor limit ({hard}) is below 1200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = []
+    try:
+        while not held or held[-1] < 1100:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        with pytest.raises(ValueError):
+            select.select([held[-1]], [], [], 0)
+        assert _run("def f(x):\n    return 3 * x", 2) == 6
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
