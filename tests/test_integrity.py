@@ -16,20 +16,17 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from submissions import BACKWARD, FORWARD, LINEAR, reference_submission
 
 from autograder.classroom import ClassOptions, grade_class
 from autograder.gradebook import Workspace
-from autograder.normalize import fill_answers, reference_answers
 from autograder.report import GRADED, NOT_GRADED, LearnerResult, format_table
 from autograder.selfpaced import grade_notebook
-from autograder.settings import COURSE, SOLUTIONS
+from autograder.settings import SOLUTIONS
 
 pytestmark = pytest.mark.slow
 
-ASSIGNMENT = "05-linear-layer"
-FORWARD = ["test_affine_forward_values", "test_affine_forward_nd", "test_affine_forward_cache"]
-BACKWARD = ["test_affine_backward_dx", "test_affine_backward_dw", "test_affine_backward_db",
-            "test_affine_backward_nd"]  # fmt: skip
+ASSIGNMENT = LINEAR
 CELL_TIMEOUT = 5
 
 RIGHT_FORWARD = """def affine_forward(x, w, b):
@@ -81,13 +78,8 @@ ANSWER_CHEATS: dict[str, tuple[str, list[str], str | None]] = {
 }
 
 
-def _released() -> nbformat.NotebookNode:
-    return nbformat.read(COURSE / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-
-
 def _reference() -> nbformat.NotebookNode:
-    source = nbformat.read(SOLUTIONS / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    return fill_answers(_released(), reference_answers(source))
+    return reference_submission(ASSIGNMENT)
 
 
 def _with_forward(source: str) -> nbformat.NotebookNode:

@@ -20,20 +20,20 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from submissions import LINEAR, reference_submission
 
 from autograder.classroom import ClassOptions, grade_class
 from autograder.gradebook import Workspace
 from autograder.lockdown import seccomp_available
-from autograder.normalize import fill_answers, reference_answers
 from autograder.report import GRADED, format_table
-from autograder.settings import COURSE, SOLUTIONS
+from autograder.settings import SOLUTIONS
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not seccomp_available(), reason="isolation needs Linux x86_64/aarch64"),
 ]
 
-ASSIGNMENT = "05-linear-layer"
+ASSIGNMENT = LINEAR
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 _PRELUDE = """
@@ -87,9 +87,7 @@ _queue = _libc.msgget(0x5EED, 0o1666)
 
 
 def _reference() -> nbformat.NotebookNode:
-    source = nbformat.read(SOLUTIONS / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    released = nbformat.read(COURSE / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    return fill_answers(released, reference_answers(source))
+    return reference_submission(ASSIGNMENT)
 
 
 def _attacker(attack: str) -> nbformat.NotebookNode:

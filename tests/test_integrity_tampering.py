@@ -21,11 +21,11 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat import NotebookNode
+from submissions import BACKWARD, FORWARD, LINEAR, reference_submission, source_notebook
 
 from autograder.classroom import ClassOptions, grade_class
 from autograder.consistency import reconcile_cells
 from autograder.gradebook import GradedNotebook, Workspace, read_grades
-from autograder.normalize import fill_answers, reference_answers
 from autograder.report import GRADED, LearnerResult, format_table
 from autograder.selfpaced import grade_notebook
 from autograder.settings import COURSE, REPO_ROOT, SOLUTIONS
@@ -33,21 +33,17 @@ from autograder.verdict import tampered_tests
 
 pytestmark = pytest.mark.slow
 
-ASSIGNMENT = "05-linear-layer"
-FORWARD = ["test_affine_forward_values", "test_affine_forward_nd", "test_affine_forward_cache"]
-BACKWARD = ["test_affine_backward_dx", "test_affine_backward_dw", "test_affine_backward_db",
-            "test_affine_backward_nd"]  # fmt: skip
+ASSIGNMENT = LINEAR
 CELL_TIMEOUT = 5
 WRONG_FORWARD = "def affine_forward(x, w, b):\n    return x.reshape(x.shape[0], -1) @ w, (x, w)\n"
 
 
 def _source() -> NotebookNode:
-    return nbformat.read(SOLUTIONS / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    return source_notebook(ASSIGNMENT)
 
 
 def _reference() -> NotebookNode:
-    released = nbformat.read(COURSE / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    return fill_answers(released, reference_answers(_source()))
+    return reference_submission(ASSIGNMENT)
 
 
 def _cell(nb: NotebookNode, gid: str) -> NotebookNode:

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from submissions import reference_submission
 
 from autograder.learner_bplib import LEARNER_BPLIB
-from autograder.normalize import fill_answers, reference_answers
+from autograder.normalize import reference_answers
 from autograder.release import assignments
 from autograder.sandbox import strip_magics
-from autograder.settings import COURSE, SOLUTIONS
+from autograder.settings import SOLUTIONS
 from autograder.verdict import external_verdicts, source_layout
 
 pytestmark = pytest.mark.slow
@@ -47,12 +48,9 @@ def test_is_the_allow_list_exactly_what_the_setup_imports(assignment, monkeypatc
 
 
 def _grade(assignment: str, tmp_path: Path, answers: dict[str, str]) -> dict[str, tuple[bool, str]]:
-    source = SOLUTIONS / assignment / f"{assignment}.ipynb"
-    filled = reference_answers(nbformat.read(source, as_version=4))
-    filled.update(answers)
-    released = nbformat.read(COURSE / assignment / f"{assignment}.ipynb", as_version=4)
     path = tmp_path / f"{assignment}.ipynb"
-    nbformat.write(fill_answers(released, filled), path)
+    nbformat.write(reference_submission(assignment, answers), path)
+    source = SOLUTIONS / assignment / f"{assignment}.ipynb"
     verdicts, _ = external_verdicts(assignment, source, path, call_timeout=10)
     return {v.grade_id: (v.passed, v.explanation) for v in verdicts}
 
