@@ -18,14 +18,17 @@ check modules, as ``(text, value)`` lists matched with :func:`which`; they move 
 the same way.)
 
 The catalogue is pure numpy (with :mod:`autograder.numeric`): the grader's hidden checks use it,
-and a notebook's visible tests can import it in the learner's kernel::
+and a notebook's visible tests import it in the learner's kernel, so a learner reads the same
+diagnosis in the notebook as in the grade. A visible test wraps its assertions in
+:func:`diagnosed`: when one fails and the result is a known mistake, the failure's hint becomes
+the catalogue's (the line :func:`hint` gives a hidden check)::
 
-    from autograder.mistakes import hint
+    from autograder.mistakes import diagnosed
     from autograder.mistakes.optimizers import ADAM
 
     next_w, config = adam(w, dw, dict(config))
-    assert np.allclose(next_w, expected), "wrong next_w" + hint(next_w, ADAM, w, dw, config,
-                                                                 want=expected)
+    with diagnosed(ADAM, w, dw, config, got=next_w, want=expected):
+        assert_close(next_w, expected, "next_w")
 
 It never holds a graded function's correct result in a form that could stand in for the
 learner's answer: a mistake computes a *wrong* variant (one that is the right answer turned
@@ -35,7 +38,8 @@ reference's (:mod:`bplib`), computed by the hidden checks in the grader.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +47,7 @@ import numpy as np
 
 from autograder.numeric import MATCH, Tolerance, close, quiet
 
-__all__ = ["Mistake", "diagnose", "hint", "negated", "step_reversed", "which"]
+__all__ = ["HINT", "Mistake", "diagnose", "diagnosed", "hint", "negated", "step_reversed", "which"]
 
 
 @dataclass(frozen=True)
@@ -93,11 +97,33 @@ def diagnose(got: Any, mistakes: Iterable[Mistake], *inputs: Any, want: Any = No
     return next((m for m in mistakes if m.matches(got, inputs, want, tol)), None)
 
 
+HINT = "\n  hint: "  # how every failure message, visible or hidden, introduces its hint
+
+
 def hint(got: Any, mistakes: Iterable[Mistake], *inputs: Any, want: Any = None,
          tol: Tolerance = MATCH) -> str:
     """``"\\n  hint: yours is <message>"`` for the mistake ``got`` is; ``""`` if none."""
     found = diagnose(got, mistakes, *inputs, want=want, tol=tol)
-    return f"\n  hint: yours is {found.message}" if found else ""
+    return f"{HINT}yours is {found.message}" if found else ""
+
+
+@contextlib.contextmanager
+def diagnosed(mistakes: Iterable[Mistake], *inputs: Any, got: Any, want: Any = None,
+              tol: Tolerance = MATCH) -> Iterator[None]:
+    """A visible test's assertions, diagnosed by the catalogue as the hidden check diagnoses.
+
+    If an assertion in the block fails (any ``AssertionError``, such as bplib's ``CheckError``)
+    and ``got`` is one of ``mistakes`` for ``inputs`` (and the right ``want``, which relations
+    need), the failure is raised again with its own first part and the catalogue's hint in place
+    of any generic one; otherwise it goes through unchanged. A passing block is untouched."""
+    try:
+        yield
+    except AssertionError as exc:
+        extra = hint(got, list(mistakes), *inputs, want=want, tol=tol)
+        if not extra:
+            raise
+        head = str(exc).split(HINT, 1)[0]
+        raise type(exc)(head + extra) from None
 
 
 def negated(got: Any, want: Any, *_: Any) -> bool:
