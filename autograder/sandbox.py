@@ -63,6 +63,7 @@ from .wire import (
     read_frame,
     write_frame,
 )
+from .zygote import ForkedProcess, spawn
 
 __all__ = [
     "PRELOAD",
@@ -159,10 +160,11 @@ class Sandbox:
     start_timeout: float = field(default_factory=lambda: float(_limits().cell_timeout))
     call_timeout: float = field(default_factory=lambda: _limits().call_timeout)
     memory_bytes: int = field(default_factory=lambda: _limits().memory_bytes)
+    fork_server: bool = field(default_factory=lambda: bool(_limits().fork_server))
     cells: list[CellResult] = field(default_factory=list)
     lockdown: str = ""
     isolation: dict[str, Any] = field(default_factory=dict)
-    _proc: subprocess.Popen[bytes] | None = None
+    _proc: subprocess.Popen[bytes] | ForkedProcess | None = None
     _rfd: int = -1
     _wfd: int = -1
     # Callbacks (see request): on_callback serves one; peer is the grader-side state behind it.
@@ -203,16 +205,24 @@ class Sandbox:
         # Several learners are graded at once: one BLAS thread each avoids oversubscription.
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(var, "1")
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.sandbox", str(to_child_r), str(from_child_w)],
-            pass_fds=(to_child_r, from_child_w),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=os.environ.get("TMPDIR", "/tmp"),
-            start_new_session=True,
-        )
+        cwd = os.environ.get("TMPDIR", "/tmp")
+        self._proc = None
+        if self.fork_server and sys.platform == "linux":
+            try:  # warm: forked from a process that has done the imports (autograder.zygote)
+                self._proc = spawn(to_child_r, from_child_w, env, cwd)
+            except OSError:
+                self._proc = None  # no fork server here: start a new interpreter
+        if self._proc is None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "autograder.sandbox", str(to_child_r), str(from_child_w)],
+                pass_fds=(to_child_r, from_child_w),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+            )
         os.close(to_child_r)
         os.close(from_child_w)
         self._rfd, self._wfd = from_child_r, to_child_w
@@ -263,7 +273,10 @@ class Sandbox:
                 try:
                     os.killpg(self._proc.pid, signal.SIGKILL)
                 except ProcessLookupError:
-                    pass
+                    try:  # not yet a group of its own
+                        os.kill(self._proc.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
             self._proc.wait()
         for fd in (self._rfd, self._wfd):
             if fd >= 0:

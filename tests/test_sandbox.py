@@ -195,3 +195,26 @@ def test_does_a_half_written_message_time_out_instead_of_hanging_the_grader():
     )
     with pytest.raises(SandboxFailure, match="no answer within 3 s"):
         _call(box, "f")
+
+
+@pytest.mark.skipif(not seccomp_available(), reason="the system-call filter needs Linux x86_64/aarch64")
+@pytest.mark.parametrize("module", ["autograder.mistakes.activations", "autograder.checks",
+                                    "autograder.framework"])
+def test_can_an_answer_not_import_the_grader_or_the_mistake_catalogue(module):
+    """A mistake's result fed altered inputs can give a right answer (the sigmoid's "exp(+x)"
+    at -x): the catalogue, like the checks, must be out of an answer's reach."""
+    box = _sandbox(f"def f():\n    import {module}\n    return 'imported'")
+    try:
+        with pytest.raises(Exception, match="No module named"):
+            _call(box, "f")
+    finally:
+        box.close()
+
+
+def test_does_an_answer_import_what_the_setup_loaded():
+    """Control of the test above: a module already loaded imports fine after the lockdown."""
+    box = _sandbox("def f():\n    import numpy.linalg\n    return 'imported'")
+    try:
+        assert decode(_call(box, "f")["value"], None) == "imported"
+    finally:
+        box.close()
