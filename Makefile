@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test lint release bench budget clean
+.PHONY: setup lab instructor test lint release bench budget clean
 
 setup: $(STAMP)
 
@@ -18,8 +18,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e ".[test,bench]"
 	touch $(STAMP)
 
+# The learner's view: course/ as the root, no nbgrader instructor tools (lab/learner/).
 lab: setup
-	$(BIN)/jupyter lab course/
+	$(BIN)/python -m autograder.lab
+
+# The instructor's view: the repository root, with nbgrader's Formgrader and assignment tools.
+instructor: setup
+	$(BIN)/python -m autograder.lab --instructor
 
 test: setup
 	$(BIN)/python -m pytest

@@ -111,11 +111,13 @@ class LabServer:
         work_dir: Path,
         *,
         disabled_extensions: tuple[str, ...] = (),
+        extra_args: tuple[str, ...] = (),
         start_timeout: float = 60.0,
     ) -> None:
         self.root_dir = Path(root_dir)
         self.work_dir = Path(work_dir)
         self.disabled_extensions = disabled_extensions
+        self.extra_args = extra_args  # e.g. the learner's view: autograder.lab.learner_arguments
         self.start_timeout = start_timeout
         self.token = secrets.token_hex(16)
         self.port = 0
@@ -170,7 +172,7 @@ class LabServer:
         ]  # fmt: skip
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
-        return cmd
+        return cmd + list(self.extra_args)
 
     # ----- life cycle ----------------------------------------------------------------------
     def __enter__(self) -> LabServer:

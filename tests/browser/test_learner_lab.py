@@ -1,0 +1,128 @@
+"""Does the learner's JupyterLab show learner tools only, with the grade one click away?
+
+The Lab is started with the settings ``make lab`` gives it (``autograder.lab.learner_settings``),
+in the system's Chromium. Control: the same Lab without the learner settings shows nbgrader's
+instructor tools, so the check can see them. Then the "Grade this notebook" button of notebook 05,
+filled with the reference answers, must show full marks, and of the untouched release
+"not implemented yet" for every part.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.lab import learner_settings
+from autograder.normalize import fill_answers, reference_answers
+from autograder.report import max_points
+from autograder.settings import COURSE, SOLUTIONS
+
+from .lab_page import HELPERS_JS
+from .lab_server import LabServer, chromium_args, find_chromium, missing_requirements
+
+pytestmark = pytest.mark.browser
+IN_CI = os.environ.get("CI", "").lower() == "true"
+LINEAR = "05-linear-layer"
+INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
+                      "@jupyter/nbgrader:course-list")
+
+
+@pytest.fixture(scope="module")
+def context() -> Iterator[object]:
+    reason = missing_requirements()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"CI=true, so the browser tests must run, but {reason}", pytrace=False)
+        pytest.skip(f"browser tests need Playwright and Chromium: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=find_chromium(),
+                                             args=chromium_args(), headless=True)
+        try:
+            yield browser.new_context(viewport={"width": 1280, "height": 900})
+        finally:
+            browser.close()
+
+
+def _course(root: Path) -> Path:
+    """A copy of notebook 05's release, plus the same notebook filled with the reference."""
+    folder = root / LINEAR
+    shutil.copytree(COURSE / LINEAR, folder)
+    released = nbformat.read(folder / f"{LINEAR}.ipynb", as_version=4)
+    source = nbformat.read(SOLUTIONS / LINEAR / f"{LINEAR}.ipynb", as_version=4)
+    filled = root / "filled"
+    filled.mkdir()
+    nbformat.write(fill_answers(released, reference_answers(source)), filled / f"{LINEAR}.ipynb")
+    return root
+
+
+def _open_lab(context, server: LabServer):
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server.lab_url())
+    page.wait_for_function("window.jupyterapp && window.jupyterapp.started")
+    page.evaluate(HELPERS_JS)
+    return page
+
+
+def _instructor_tools(page) -> dict:
+    active = page.evaluate("ids => ids.filter(id => window.jupyterapp.hasPlugin(id) && "
+                           "window.jupyterapp.isPluginActivated(id))", list(INSTRUCTOR_PLUGINS))
+    menus = page.evaluate("Array.from(document.querySelectorAll('.lm-MenuBar-itemLabel'))"
+                          ".map(e => e.textContent)")
+    return {"active": active, "nbgrader_menu": any("grader" in m.lower() for m in menus),
+            "create_panel": page.get_by_text("Create Assignment").count() > 0}
+
+
+def test_does_the_learners_lab_hide_the_instructor_tools(context, tmp_path):
+    root = _course(tmp_path / "root")
+    with LabServer(root, tmp_path / "learner", extra_args=tuple(learner_settings())) as lab:
+        page = _open_lab(context, lab)
+        seen = _instructor_tools(page)
+        page.close()
+    assert seen == {"active": [], "nbgrader_menu": False, "create_panel": False}
+
+
+def test_does_the_instructors_lab_show_them_as_a_control(context, tmp_path):
+    root = _course(tmp_path / "root")
+    with LabServer(root, tmp_path / "instructor") as lab:
+        page = _open_lab(context, lab)
+        seen = _instructor_tools(page)
+        page.close()
+    assert seen["active"] and seen["nbgrader_menu"]
+
+
+def _grade(page, rel_path: str) -> str:
+    page.evaluate("path => bpTest.open(path)", rel_path)
+    page.wait_for_function("(() => { const k = bpTest.kernel(); "
+                           "return k && k.status === 'idle' && k.connection === 'connected'; })()")
+    page.evaluate("bpTest.runAll()")
+    page.wait_for_function("bpTest.run !== undefined", timeout=180_000)
+    button = page.get_by_role("button", name="Grade this notebook")
+    button.scroll_into_view_if_needed()
+    button.click()
+    table = page.locator("table.bp-grade")
+    table.wait_for(timeout=180_000)
+    text = table.inner_text()
+    page.evaluate("bpTest.closeAll ? bpTest.closeAll() : null")
+    return text
+
+
+def test_does_the_grade_button_show_the_table_of_the_saved_notebook(context, tmp_path):
+    root = _course(tmp_path / "root")
+    with LabServer(root, tmp_path / "learner", extra_args=tuple(learner_settings())) as lab:
+        page = _open_lab(context, lab)
+        filled = _grade(page, f"filled/{LINEAR}.ipynb")
+        page.close()
+        page = _open_lab(context, lab)
+        untouched = _grade(page, f"{LINEAR}/{LINEAR}.ipynb")
+        page.close()
+    top = f"{max_points(SOLUTIONS, LINEAR):g}"
+    assert "total" in filled and f"{top} / {top}" in filled and "✗" not in filled
+    assert untouched.count("not implemented yet") >= 5 and f"0 / {top}" in untouched
