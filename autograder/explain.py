@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .framework.results import error_sentence
+
 __all__ = [
     "Part",
     "answer_cells",
@@ -23,6 +25,7 @@ __all__ = [
     "integrity_of",
     "is_answer_cell",
     "is_test_cell",
+    "mistakes_of",
 ]
 
 MAX_EXPLANATION_BYTES = 600
@@ -37,12 +40,14 @@ class Part:
     grade_id: the cell's nbgrader id (``test_<function>_<property>`` for a test cell).
     score / max_score: points earned and possible; ``score`` is None when a person must grade it.
     explanation: why points were lost ("" at full marks); never hidden-test source.
+    mistakes: ids of the catalogued mistakes the check named (:func:`autograder.mistakes.catalogue`).
     """
 
     grade_id: str
     score: float | None
     max_score: float
     explanation: str = ""
+    mistakes: tuple[str, ...] = ()
 
     @property
     def lost(self) -> bool:
@@ -94,10 +99,16 @@ def _plain(text: str | list[str]) -> str:
     return _ANSI.sub("", joined)
 
 
+# A failed assertion's message is already the explanation (the checker's or the check's words).
+_ASSERTIONS = {"AssertionError", "CheckError", "GradientCheckError", "LearnerError"}
+
+
 def _error_text(output: Mapping) -> str:
     ename = output.get("ename", "Error")
     evalue = _plain(output.get("evalue", "")).strip()
-    return f"{ename}: {evalue}" if evalue else f"{ename} (the check failed without a message)"
+    if ename in _ASSERTIONS:
+        return evalue or "a check failed without saying why"
+    return error_sentence(ename, evalue)
 
 
 def failed_answer_cells(nb: Mapping) -> dict[str, str]:
@@ -149,7 +160,7 @@ def explain_cell(
             text = _error_text(output)
             for name, error in (failed or {}).items():
                 if ename == "NameError" and f"'{name}'" in text:
-                    text = f"{text} (the answer cell `{name}` failed to run: {error})"
+                    text = f"`{name}` is not defined because its answer cell failed to run: {error}"
             return cap_bytes(text)
         if kind == "stream" and output.get("name") == "stderr":
             lines = _plain(output.get("text", "")).strip().splitlines() or [""]
@@ -168,6 +179,12 @@ def explain_notebook(nb: Mapping) -> dict[str, str]:
         for cell in nb.get("cells", [])
         if is_test_cell(cell)
     }
+
+
+def mistakes_of(nb: Mapping) -> dict[str, list[str]]:
+    """grade_id -> ids of the catalogued mistakes behind each lost part (``ExternalVerdicts``)."""
+    found = nb.get("metadata", {}).get("backprop_course", {}).get("mistakes", {})
+    return {str(k): [str(i) for i in v] for k, v in found.items() if isinstance(v, list)}
 
 
 def integrity_of(nb: Mapping) -> dict:

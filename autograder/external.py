@@ -91,6 +91,7 @@ class ExternalVerdicts(Execute):
                     verdict.flags.append(str(note))
         by_id = {v.grade_id: v for v in verdicts}
         flags: dict[str, list[str]] = {}
+        named = {v.grade_id: v.mistakes for v in verdicts if v.mistakes}
         for cell in nb.cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             verdict = by_id.get(meta.get("grade_id", ""))
@@ -100,7 +101,9 @@ class ExternalVerdicts(Execute):
             cell.execution_count = None
             if verdict.flags:
                 flags[verdict.grade_id] = sorted(set(verdict.flags))
-        nb.metadata.setdefault("backprop_course", {})["integrity"] = {"flags": flags, "notes": notes}
+        ours = nb.metadata.setdefault("backprop_course", {})
+        ours["integrity"] = {"flags": flags, "notes": notes}
+        ours["mistakes"] = named  # grade_id -> ids of the catalogued mistakes behind a lost part
         return nb, resources
 
 

@@ -20,7 +20,14 @@ from typing import Any
 import nbformat
 from traitlets.config import Config
 
-from .explain import Part, explain_notebook, failed_answer_cells, integrity_of, is_test_cell
+from .explain import (
+    Part,
+    explain_notebook,
+    failed_answer_cells,
+    integrity_of,
+    is_test_cell,
+    mistakes_of,
+)
 from .normalize import restore_metadata
 from .settings import (
     COURSE,
@@ -254,6 +261,7 @@ def read_grades(ws: Workspace, assignment: str, learner: str) -> list[GradedNote
 
 def _graded(name: str, scores: dict[str, tuple[float | None, float]], nb: Any) -> GradedNotebook:
     why = explain_notebook(nb) if nb is not None else {}
+    named = mistakes_of(nb) if nb is not None else {}
     order = [str(c.metadata.nbgrader.grade_id) for c in nb.cells if is_test_cell(c)] if nb else []
     order += sorted(set(scores) - set(order))
     parts = []
@@ -263,12 +271,13 @@ def _graded(name: str, scores: dict[str, tuple[float | None, float]], nb: Any) -
         score, max_score = scores[gid]
         part = Part(gid, score, float(max_score))
         if part.lost:
-            part = Part(gid, score, float(max_score), why.get(gid) or "no explanation recorded")
+            part = Part(gid, score, float(max_score), why.get(gid) or "no explanation recorded",
+                        tuple(named.get(gid, ())))
         parts.append(part)
     if nb is None:
         notes = [f"{name}.ipynb was not submitted or could not be graded"]
     else:
-        notes = [f"the answer cell `{a}` raised {err}" for a, err in failed_answer_cells(nb).items()]
+        notes = [f"the answer cell `{a}`: {err}" for a, err in failed_answer_cells(nb).items()]
         integrity = integrity_of(nb)
         notes += list(integrity.get("notes", []))
         flags = sorted({f for fs in integrity.get("flags", {}).values() for f in fs})

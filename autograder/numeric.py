@@ -1,7 +1,8 @@
 """Comparing and showing numbers: the one copy used by the checks and the mistake catalogue.
 
-Pure numpy, no other import from the course: :mod:`autograder.mistakes` (which a notebook's
-visible tests may import in the learner's kernel) builds on it as well as the grader's checks.
+Pure numpy and bplib's message formatting (:func:`bplib.gradcheck.distinct`), nothing of the
+grader: :mod:`autograder.mistakes` (which a notebook's visible tests import in the learner's
+kernel) builds on it as well as the grader's checks.
 
 Tolerances are named, not scattered: :data:`EXACT` for results a correct implementation
 reproduces to rounding error, :data:`MATCH` for telling which known mistake a wrong result is.
@@ -17,12 +18,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from bplib.gradcheck import distinct
+
 __all__ = [
     "EXACT",
     "MATCH",
     "Tolerance",
     "close",
     "differing",
+    "distinct",
     "fmt",
     "quiet",
     "worst_entry",
@@ -81,13 +85,14 @@ def differing(got: Any, want: Any, tol: Tolerance = EXACT, limit: int = 3) -> st
     with quiet():
         bad = ~np.isclose(g, w, rtol=tol.rtol, atol=tol.atol)
     where = np.argwhere(bad)
-    if where.size == 0:
+    if len(where) == 0:  # (a 0-d array's one entry is a row of no indices, not size 0)
         return "no entry differs"
     shown = []
     for index in where[:limit]:
         ix = tuple(int(i) for i in index)
         at = "" if not ix else f" at [{', '.join(map(str, ix))}]"
-        shown.append(f"{at} yours is {g[ix]:.8g}, expected {w[ix]:.8g}".lstrip())
+        yours, expected = distinct(float(g[ix]), float(w[ix]), digits=8)
+        shown.append(f"{at} yours is {yours}, expected {expected}".lstrip())
     more = "; …" if len(where) > limit else ""
     return f"{len(where)} of {bad.size} entries differ: " + "; ".join(shown) + more
 

@@ -31,7 +31,8 @@ __all__ = [
 
 GRADED = "graded"
 NOT_GRADED = "not graded"
-CSV_COLUMNS = ["learner", "assignment", "score", "max_score", "status", "reason", "flags"]
+CSV_COLUMNS = ["learner", "assignment", "score", "max_score", "status", "reason", "flags",
+               "mistakes"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,12 @@ class LearnerResult:
         """Integrity flags raised while grading (cheating, tampering, use of the reference)."""
         prefix = "flagged: "
         return [n[len(prefix) :] for nb in self.notebooks for n in nb.notes if n.startswith(prefix)]
+
+    @property
+    def mistakes(self) -> list[str]:
+        """``"<grade_id>=<mistake id>"`` for every catalogued mistake behind a lost part."""
+        return [f"{p.grade_id}={key}" for nb in self.notebooks for p in nb.parts if p.lost
+                for key in p.mistakes]
 
     @property
     def full_marks(self) -> bool:
@@ -99,6 +106,7 @@ def to_json(result: LearnerResult) -> dict[str, Any]:
                         "score": p.score,
                         "max_score": p.max_score,
                         "explanation": p.explanation,
+                        "mistakes": list(p.mistakes),
                     }
                     for p in nb.parts
                 ],
@@ -157,6 +165,7 @@ def write_csv(results: list[LearnerResult], path: Path) -> None:
                     r.status,
                     cap_bytes(r.reason, 500),
                     cap_bytes("; ".join(r.flags), 500),
+                    "; ".join(r.mistakes),
                 ]
             )
     tmp.replace(path)

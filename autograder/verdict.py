@@ -29,7 +29,9 @@ from typing import Any
 import nbformat
 
 from .framework import LearnerError, load_checks, unusable
+from .framework.results import error_sentence
 from .learner_bplib import learner_bplib
+from .mistakes import mistake_id, recording
 from .remote import LearnerCrash, RemoteLearner
 from .sandbox import Sandbox, SandboxFailure, strip_magics
 from .settings import grading
@@ -50,12 +52,14 @@ _SUSPICIOUS = [
 
 @dataclass
 class CellVerdict:
-    """Outcome of one test cell: passed, or why not; ``flags`` name integrity problems."""
+    """Outcome of one test cell: passed, or why not; ``flags`` name integrity problems;
+    ``mistakes``: the ids of the catalogued mistakes the check named (for the class report)."""
 
     grade_id: str
     passed: bool
     explanation: str = ""
     flags: list[str] = field(default_factory=list)
+    mistakes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -229,7 +233,8 @@ def external_verdicts(
         box.start()
         for cell in box.cells:
             if cell.error:
-                notes.append(f"answer cell `{cell.grade_id}` raised {cell.error[0]}: {cell.error[1]}")
+                notes.append(f"the answer cell `{cell.grade_id}` stopped with an error — "
+                             f"{error_sentence(cell.error[0], cell.error[1])}")
         missing = [str(m) for m in box.isolation.get("missing", [])] or (
             ["the system-call filter"] if box.lockdown != "full" else []
         )
@@ -282,6 +287,14 @@ def external_verdicts(
 
 
 def _run_check(gid: str, check: Any, learner: RemoteLearner) -> CellVerdict:
+    with recording() as fired:
+        verdict = _verdict_of(gid, check, learner)
+    if not verdict.passed:
+        verdict.mistakes = [key for key in map(mistake_id, fired) if key]
+    return verdict
+
+
+def _verdict_of(gid: str, check: Any, learner: RemoteLearner) -> CellVerdict:
     try:
         check(learner)
     except LearnerError as exc:

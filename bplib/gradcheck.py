@@ -29,6 +29,7 @@ __all__ = [
     "centered_difference",
     "check_gradient",
     "check_layer",
+    "distinct",
     "eval_numerical_gradient",
     "eval_numerical_gradient_array",
     "forward_difference",
@@ -360,6 +361,16 @@ def check_gradient(
     raise GradientCheckError(message)
 
 
+def distinct(a: float, b: float, digits: int = 6) -> tuple[str, str]:
+    """``a`` and ``b`` with ``digits`` significant digits, or as many more as it takes for two
+    different numbers to read differently (``0.926226`` against ``0.9262262``)."""
+    for n in range(digits, 18):
+        x, y = f"{a:.{n}g}", f"{b:.{n}g}"
+        if x != y or a == b:
+            return x, y
+    return repr(a), repr(b)
+
+
 def assert_close(
     actual: Any, expected: Any, name: str = "out", *, rtol: float = 1e-7, atol: float = 1e-12
 ) -> None:
@@ -393,9 +404,10 @@ def assert_close(
         if gap.ndim
         else ()
     )
+    yours, wanted = distinct(float(actual[ix]), float(expected[ix]))
     raise CheckError(
         f"{name} is wrong in {int(bad.sum())} of {bad.size} entries; worst {_fmt_index(name, ix)}: "
-        f"yours = {actual[ix]:.6g}, expected = {expected[ix]:.6g}"
+        f"yours = {yours}, expected = {wanted}"
     )
 
 

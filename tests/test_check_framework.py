@@ -9,6 +9,7 @@ can act on?
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +48,9 @@ def test_does_the_framework_import_no_check_content(path):
 
 def test_is_the_mistake_catalogue_pure_numpy():
     for path in sorted((REPO_ROOT / "autograder" / "mistakes").glob("*.py")):
+        # the standard library and numpy only: a notebook's visible tests import the catalogue
         outside = {m for m in _imports(path) if m.split(".")[0] not in
-                   ("numpy", "typing", "collections", "dataclasses", "__future__", "autograder")}
+                   {"numpy", "autograder", *sys.stdlib_module_names}}
         inside = {m for m in _imports(path) if m.startswith("autograder")
                   and m not in ("autograder.numeric", "autograder.mistakes")}
         assert not outside and not inside, f"{path.name}: {sorted(outside | inside)}"
@@ -139,8 +141,57 @@ def test_do_differing_entries_show_where_the_values_differ():
     want = np.zeros((2, 2))
     text = differing(got, want)
     assert text.startswith("1 of 4 entries differ: at [1, 1] yours is 5, expected 0")
+    # a number (0-d) that differs is one entry, and two close numbers never read the same
+    assert differing(np.float64(0.926226183), np.float64(0.92622618)) == (
+        "1 of 1 entries differ: yours is 0.926226183, expected 0.92622618")
+    assert differing(np.float64(2.0), np.float64(2.0)) == "no entry differs"  # negative control
+
+
+def test_does_a_learners_error_read_as_what_went_wrong_never_as_a_class_name():
+    from autograder.framework import LearnerError, error_sentence
+
+    assert error_sentence("ZeroDivisionError", "division by zero") == "a division by zero: division by zero"
+    assert error_sentence("KeyError", "'m'") == "a dictionary has no such key: 'm'"
+    text = str(LearnerError("adam", "IndexError", "index 3 is out of bounds"))
+    assert "IndexError" not in text and "`adam`" in text and "index 3 is out of bounds" in text
+    assert "not implemented yet" in str(LearnerError("adam", "NotImplementedError", ""))
 
 
 def test_is_an_unforeseen_result_explained_without_the_raw_exception():
     text = unusable(ValueError("zero-size array to reduction operation minimum"))
-    assert "zero-size" not in text and "docstring" in text
+    assert "zero-size" not in text and "docstring" in text and "ValueError" not in text
+
+
+def test_does_every_catalogued_mistake_have_one_stable_id():
+    import re
+
+    from autograder.mistakes import catalogue, mistake_id
+
+    ids = catalogue()
+    assert len(ids) > 100
+    for key, mistake in ids.items():
+        assert re.fullmatch(r"[a-z]+\.[a-z0-9_]+\.[a-z0-9-]+", key), key
+        assert mistake_id(mistake) == key
+
+
+def test_are_two_mistakes_named_alike_in_one_table_refused():
+    """Negative control of the ids: a table whose names collide cannot be catalogued."""
+    from autograder.mistakes import Mistake, ids_of
+
+    table = [Mistake("no bias", "a"), Mistake("No bias!", "b")]
+    with pytest.raises(ValueError, match="names must differ"):
+        ids_of([("layers", {"AFFINE": table})])
+    assert list(ids_of([("layers", {"AFFINE": table[:1]})])) == ["layers.affine.no-bias"]
+
+
+def test_does_recording_capture_what_a_check_diagnosed_and_nothing_outside():
+    from autograder.mistakes import diagnose, recording
+    from autograder.mistakes.layers import AFFINE_FORWARD
+
+    x, w, b = np.ones((2, 3)), np.ones((3, 2)), np.array([1.0, 2.0])
+    diagnose(x @ w, AFFINE_FORWARD, x, w, b)  # outside: not recorded anywhere
+    with recording() as fired:
+        diagnose(x @ w + b, AFFINE_FORWARD, x, w, b)  # the right answer names no mistake
+        assert fired == []
+        found = diagnose(x @ w, AFFINE_FORWARD, x, w, b)
+    assert fired == [found] and found.name == "no bias"

@@ -292,3 +292,12 @@ def test_does_check_layer_catch_a_backward_that_is_not_linear_in_dout():
 
 def _seed_with_positive_first_dout() -> int:
     return next(s for s in range(100) if np.random.default_rng([s, 0x6AD]).standard_normal() > 0)
+
+
+def test_do_two_close_but_different_numbers_read_differently_in_a_failure():
+    from bplib.gradcheck import distinct
+
+    with pytest.raises(CheckError, match=r"yours = 0\.9262262, expected = 0\.9262261"):
+        assert_close(0.9262262, 0.9262261, "out", rtol=1e-12)
+    assert distinct(0.5, 0.5) == ("0.5", "0.5")  # equal numbers stay short
+    assert distinct(1.0, 1.0 + 1e-15) != ("1", "1")

@@ -1,8 +1,9 @@
 """Is the grade right? Every course notebook, graded through real ``nbgrader autograde``.
 
 For each assignment of ``solutions/`` one class is graded, in one process, by the classroom
-machinery: the reference solution, the untouched release, and one learner per entry of the
-assignment's mutant corpus (``tests/mutants/nbXX_*.py``, see ``tests/mutants/__init__.py``).
+machinery: the reference solution, the untouched release, and one learner per sampled entry of
+the assignment's mutant corpus (``tests/mutants/nbXX_*.py``, see ``tests/mutants/__init__.py``;
+the sample is below, every entry is graded without nbgrader by ``test_grading_equivalence.py``).
 Notebooks and corpus modules are found automatically, so a new notebook is covered by adding it
 and its corpus module.
 """
@@ -32,8 +33,24 @@ from autograder.settings import COURSE, SOLUTIONS
 ASSIGNMENTS = assignments(SOLUTIONS)
 SOURCE_NOTEBOOKS = sorted(SOLUTIONS.glob("*/*.ipynb"))
 CORPORA = discover()
-MUTANTS = [(c, i, m) for c in CORPORA for i, m in enumerate(c.mutants)]
-ALTERNATIVES = [(c, i, a) for c in CORPORA for i, a in enumerate(c.alternatives)]
+# Every corpus entry is graded the sandbox way, verdict by verdict, in
+# tests/test_grading_equivalence.py (fast, no nbgrader). Through real nbgrader here: a sample,
+# the first mutant of each answer cell and the first alternative of each notebook, and all of
+# the capstone's (which the fast test leaves out); BP_SOUNDNESS_FULL=1 grades every entry.
+FULL = os.environ.get("BP_SOUNDNESS_FULL") == "1"
+
+
+def _sampled(corpus: Corpus, index: int, entries: list) -> bool:
+    if FULL or corpus.assignment == "16-capstone":
+        return True
+    cell = entries[index].cell
+    return next(i for i, e in enumerate(entries) if e.cell == cell) == index
+
+
+MUTANTS = [(c, i, m) for c in CORPORA for i, m in enumerate(c.mutants)
+           if _sampled(c, i, c.mutants)]
+ALTERNATIVES = [(c, i, a) for c in CORPORA for i, a in enumerate(c.alternatives) if i == 0 or FULL
+                or c.assignment == "16-capstone"]
 # Kernels wait on each other's I/O: one worker more than cores grades a class fastest.
 WORKERS = int(os.environ.get("BP_GRADING_WORKERS", (os.cpu_count() or 1) + 1))
 

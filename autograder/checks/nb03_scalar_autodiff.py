@@ -5,8 +5,10 @@ upstream gradient; its ``in_graphs`` check makes sure it adds (gradients already
 ``x * x`` collects both contributions) and runs it inside random expressions with fan-out. There
 the check walks the graph itself, calling the learner's rule for the operation under test and a
 correct rule (run in the check's process, on the learner's nodes) for every other operation, so a
-wrong ``mul`` costs only ``mul``'s points. Expected gradients come from :class:`bplib.engine.Value`; a centered
-difference is quoted beside them.
+wrong ``mul`` costs only ``mul``'s points. Expected gradients come from :class:`bplib.engine.Value`;
+a centered difference is quoted beside them. Every check starts with the cell's visible cases,
+and a known mistake is named by the catalogue (:mod:`autograder.mistakes.scalar`), as in the
+notebook's visible tests.
 
 ``backward_pass`` is checked on nodes whose rules are known linear maps (the gradient of a node is
 then the sum over paths of the products of the slopes) and that record when they run, and on
@@ -24,8 +26,19 @@ from typing import Any
 import numpy as np
 
 from autograder.framework import Learner, LearnerError, check, describe
-from autograder.mistakes import which
-from autograder.numeric import Tolerance
+from autograder.mistakes import HINT, Mistake, hint
+from autograder.mistakes.scalar import (
+    ACCUMULATE,
+    ADD_RULE,
+    BACKWARD_PASS,
+    EXP_RULE,
+    MUL_RULE,
+    POW_RULE,
+    RELU_RULE,
+    SECOND_PASS,
+    TANH_RULE,
+    TOPOLOGICAL_ORDER,
+)
 from bplib.engine import Value as RefValue
 from bplib.gradcheck import CheckError
 
@@ -33,33 +46,32 @@ __all__: list[str] = []
 
 A = "03-scalar-autodiff"
 
-ADD_DONT_ASSIGN = (
-    "`=` replaced the gradient that was already in the node. A node used in several places "
-    "collects one contribution per use, so a rule must ADD its contribution: `a.grad += ...`"
-)
 _RETURNED = (
     "{fn} returned {value}: a rule returns nothing, it adds each operand's contribution into that "
     "operand's .grad"
 )
 _UNCHANGED = "the operands' .grad did not change: add each contribution into `operand.grad`"
-_NO_UPSTREAM = "out.grad is missing: multiply the local derivative by the upstream gradient"
+_OFF = ("the contribution added is wrong, so the local rule itself is off: the check of this rule "
+        "on a fresh operation (the cell above) says how")
+
 
 class _Linear:
-    """What the rule of one linear node saw: its runs, when it ran (a clock tick), out.grad."""
+    """What the rule of one linear node saw: how often it ran, and out.grad when it ran."""
 
-    __slots__ = ("calls", "seen", "tick")
+    __slots__ = ("calls", "seen")
 
     def __init__(self) -> None:
-        self.calls, self.tick, self.seen = 0, -1.0, 0.0
+        self.calls, self.seen = 0, 0.0
 
 
 class _Clock:
-    """Counts rule runs across one graph, so the order in which they ran can be checked."""
+    """The rule runs across one graph, so the order in which they ran can be checked: ``runs``
+    holds the labels of the nodes whose rules ran, in the order they ran."""
 
-    __slots__ = ("now",)
+    __slots__ = ("runs",)
 
     def __init__(self) -> None:
-        self.now = 0.0
+        self.runs: list[str] = []
 
 
 class _Helpers:
@@ -87,7 +99,7 @@ class _Helpers:
                     clock: _Clock) -> tuple[Any, _Linear]:
         """A node made from a (and b) whose local derivatives are the numbers sa (and sb).
 
-        Its rule counts its runs, notes when it ran (clock) and the gradient it found, and adds
+        Its rule counts its runs, notes that it ran (clock) and the gradient it found, and adds
         sa * grad to a, sb * grad to b. Returns the node and that record.
         """
         if self._value is None:
@@ -97,8 +109,7 @@ class _Helpers:
 
         def rule() -> None:
             seen.calls += 1
-            seen.tick = clock.now
-            clock.now += 1.0
+            clock.runs.append(label)
             g = out.grad
             seen.seen = g
             a.grad += sa * g
@@ -161,6 +172,11 @@ def _same(got: Sequence[float], want: Sequence[float], rtol: float = 1e-9) -> bo
 # ----------------------------------------------------------------------------- operations
 _BINARY = ("add", "mul")
 _FN = {kind: f"backward_{kind}" for kind in ("add", "mul", "pow", "exp", "tanh", "relu")}
+# the catalogue of each rule's mistakes on fresh operands; inputs as _inputs gives them
+_RULES: dict[str, list[Mistake]] = {
+    "add": ADD_RULE, "mul": MUL_RULE, "pow": POW_RULE, "exp": EXP_RULE, "tanh": TANH_RULE,
+    "relu": RELU_RULE,
+}
 _SYMBOL = {"add": "+", "mul": "*"}
 
 
@@ -215,39 +231,11 @@ def _describe(kind: str, xs: Sequence[float], n: float | None, g: float) -> str:
     return f"{where}, out.grad = {g:.4g}"
 
 
-def _slips(kind: str, xs: Sequence[float], n: float | None, g: float) -> list[tuple[str, tuple]]:
-    """(hint, gradients the mistake gives) for the known mistakes of one rule, fresh operands."""
-    x = xs[0]
-    if kind == "add":
-        return [("b received nothing: addition passes out.grad on to BOTH operands", (g, 0.0)),
-                ("1.0 instead of out.grad: each contribution is out.grad × 1", (1.0, 1.0))]
-    if kind == "mul":
-        y = xs[1]
-        return [("the local derivative of a·b with respect to a is b, the OTHER operand",
-                 (g * x, g * y)),
-                (_NO_UPSTREAM, (y, x))]
-    if kind == "pow":
-        return [("the exponent of the derivative is n - 1: d(a**n)/da = n·a**(n-1)",
-                 (g * n * x**n,)),
-                ("the factor n is missing: d(a**n)/da = n·a**(n-1)", (g * x ** (n - 1),)),
-                (_NO_UPSTREAM, (n * x ** (n - 1),))]
-    if kind == "exp":
-        return [("a.data·out.grad: the derivative of exp(a) is exp(a) itself, out.data, not a",
-                 (g * x,)),
-                (_NO_UPSTREAM, (math.exp(x),))]
-    if kind == "tanh":
-        t = math.tanh(x)
-        return [("1 - a², with the INPUT: the derivative is 1 - tanh(a)² = 1 - out.data²",
-                 (g * (1 - x * x),)),
-                ("1 - out.data without the square: the derivative is 1 - out.data²",
-                 (g * (1 - t),)),
-                (_NO_UPSTREAM, (1 - t * t,))]
-    if x == 0:
-        return [("at exactly a = 0 our convention is slope 0 (use `a.data > 0`, not `>=`)", (g,))]
-    if x < 0:
-        return [("the gradient passed a negative input: it passes only where a > 0", (g,))]
-    return [("the gradient was blocked at a positive input: it passes where a > 0", (0.0,)),
-            ("out.grad is missing: pass on the upstream gradient, not 1", (1.0,))]
+def _inputs(kind: str, xs: Sequence[float], n: float | None, g: float) -> tuple[float, ...]:
+    """The numbers a rule reads, as the catalogue's tables take them."""
+    if kind in _BINARY:
+        return (xs[0], xs[1], g)
+    return (xs[0], n, g) if kind == "pow" else (xs[0], g)
 
 
 # ----------------------------------------------------------------------------- one operation
@@ -283,50 +271,53 @@ def _run_rule(learner: Learner, helpers: _Helpers, kind: str, xs: Sequence[float
 
 
 def _fail(fn: str, where: str, names: Sequence[str], got: Sequence[float],
-          want: Sequence[float], hint: str, wrong: int = 1, total: int = 1) -> None:
-    found = ", ".join(f"{k}.grad = {u:.6g} (expected {w:.6g})"
+          want: Sequence[float], why: str, wrong: int = 1, total: int = 1) -> None:
+    """Raise the failure of one case; ``why`` is its hint line ("" for none)."""
+    found = ", ".join(f"{k}.grad = {u:.10g} (expected {w:.10g})"
                       for k, u, w in zip(names, got, want, strict=True))
     raise CheckError(
         f"{fn} at {where}: {found}"
         + (f" ({wrong} of {total} cases wrong)" if total > 1 else "")
-        + (f"\n  hint: {hint}" if hint else "")
+        + why
     )
 
 
-def _local_hint(kind: str, xs: Sequence[float], n: float | None, g: float,
-                got: Sequence[float], want: Sequence[float], returned: Any) -> str:
-    text = which(list(got), [(t, list(v)) for t, v in _slips(kind, xs, n, g)],
-                 Tolerance(1e-9, 1e-9))
-    if text:
-        return text
+def _generic(fn: str, got: Sequence[float], before: Sequence[float], returned: Any,
+             added: bool = False) -> str:
+    """The hint line when no known mistake explains the gradients ("" if none fits)."""
     if returned is not None:
-        return _RETURNED.format(fn=_FN[kind], value=repr(returned)[:60])
-    if _same(got, [0.0] * len(got)):
-        return _UNCHANGED
-    if _same(got, [-w for w in want]):
-        return "the right size with the wrong sign"
-    return ""
+        return HINT + _RETURNED.format(fn=fn, value=describe(returned))
+    if _same(got, before):
+        return HINT + _UNCHANGED
+    return HINT + _OFF if added else ""
 
 
 def _check_local(learner: Learner, kind: str, cases: list[tuple]) -> None:
     """The rule alone on fresh operands (grad 0) under upstream g: out.grad × local derivative.
 
-    A hint is given only when it explains every failing case.
+    A hint is given only when it explains every failing case: the first known mistake that all
+    of them are, or else a reason they share.
     """
     helpers = _Helpers(learner)
+    fn = _FN[kind]
     names = ("a", "b") if kind in _BINARY else ("a",)
     failures = []
     for xs, n, g in cases:
         got, returned = _run_rule(learner, helpers, kind, xs, n, g)
         want = _reference_grads(kind, xs, n, g)
         if not _same(got, want):
-            hint = _local_hint(kind, xs, n, g, got, want, returned)
-            failures.append((_describe(kind, xs, n, g), got, want, hint))
-    if failures:
-        where, got, want, hint = failures[0]
-        if any(f[3] != hint for f in failures):
-            hint = ""
-        _fail(_FN[kind], where, names, got, want, hint, len(failures), len(cases))
+            failures.append((_describe(kind, xs, n, g), got, want, _inputs(kind, xs, n, g),
+                             _generic(fn, got, [0.0] * len(got), returned)))
+    if not failures:
+        return
+    where, got, want, inputs, why = failures[0]
+    common = [m for m in _RULES[kind]
+              if all(m.matches(f[1], f[3], f[2]) for f in failures)]
+    if common:
+        why = hint(got, common, *inputs, want=want)
+    elif any(f[4] != why for f in failures):
+        why = ""
+    _fail(fn, where, names, got, want, why, len(failures), len(cases))
 
 
 def _check_adds(learner: Learner, kind: str, cases: list[tuple]) -> None:
@@ -339,23 +330,12 @@ def _check_adds(learner: Learner, kind: str, cases: list[tuple]) -> None:
         want = tuple(p + c for p, c in zip(before, local, strict=True))
         if _same(got, want):
             continue
-        if _same(got, local) and any(c == 0 for c in local) and kind == "relu":
-            hint = ("a.grad was set to 0 where the gradient is blocked: a blocked path adds "
-                    "nothing, it must not erase the contributions of a's other uses. "
-                    + ADD_DONT_ASSIGN)
-        elif _same(got, local):
-            hint = ADD_DONT_ASSIGN
-        elif returned is not None:
-            hint = _RETURNED.format(fn=fn, value=repr(returned)[:60])
-        elif _same(got, before):
-            hint = _UNCHANGED
-        else:
-            hint = ("the contribution added is wrong, so the local rule itself is off: the check "
-                    "of this rule on a fresh operation (the cell above) says how")
+        why = (hint(got, ACCUMULATE, tuple(before), want=want)
+               or _generic(fn, got, before, returned, added=True))
         names = ("a", "b") if kind in _BINARY else ("a",)
         starts = ", ".join(f"{k}.grad = {p:g}" for k, p in zip(names, before, strict=True))
         where = f"{_describe(kind, xs, n, g)} and already {starts}"
-        _fail(fn, where, names, got, want, hint)
+        _fail(fn, where, names, got, want, why)
 
 
 def _check_same_node(learner: Learner, kind: str, cases: list[tuple]) -> None:
@@ -367,38 +347,34 @@ def _check_same_node(learner: Learner, kind: str, cases: list[tuple]) -> None:
         want = _reference_grads(kind, (x, x), None, g, same_node=True)
         if _same(got, want):
             continue
-        half = _reference_grads(kind, (x, x), None, g)[0]
-        if _same(got, (half,)):
-            hint = (f"x.grad = only one of the two contributions, half of the right value: the "
-                    f"second `=` overwrote the first. {ADD_DONT_ASSIGN}")
-        elif returned is not None:
-            hint = _RETURNED.format(fn=fn, value=repr(returned)[:60])
-        else:
-            hint = ""
+        why = hint(got, ACCUMULATE, (0.0,), want=want) or _generic(fn, got, (0.0,), returned)
         where = f"x {_SYMBOL[kind]} x with x = {x:.4g}, out.grad = {g:.4g}"
-        _fail(fn, where, ("x",), got, want, hint)
+        _fail(fn, where, ("x",), got, want, why)
 
 
-def _check_two_uses(learner: Learner, kind: str, x: float, n: float | None,
-                    g1: float, g2: float) -> None:
-    """One node feeding two operations of this kind: the two rule calls add up."""
+def _check_two_uses(learner: Learner, kind: str, x: float,
+                    uses: Sequence[tuple[float | None, float]]) -> None:
+    """One node feeding two operations of this kind, ``uses`` = [(n, out.grad), (n, out.grad)]
+    (n the exponent of pow, else None): the two rule calls add up."""
     helpers = _Helpers(learner)
     fn = _FN[kind]
     a = _call("Value", learner.Value, x)
-    outs = [_call(f"Value ({kind})", _apply, kind, [a], n) for _ in range(2)]
-    for out, g in zip(outs, (g1, g2), strict=True):
+    outs = [_call(f"Value ({kind})", _apply, kind, [a], n) for n, _ in uses]
+    for out, (_, g) in zip(outs, uses, strict=True):
         helpers.set_grad(out, g)
-    for out in outs:
+    for out, (n, _) in zip(outs, uses, strict=True):
         args = (a, n, out) if kind == "pow" else (a, out)
         _call(fn, getattr(learner, fn), *args)
     got = (_num(a.grad, f"{fn}: a.grad"),)
-    first = _reference_grads(kind, (x,), n, g1)[0]
-    second = _reference_grads(kind, (x,), n, g2)[0]
+    first, second = (_reference_grads(kind, (x,), n, g)[0] for n, g in uses)
     if _same(got, (first + second,)):
         return
-    hint = ADD_DONT_ASSIGN if _same(got, (second,)) else ""
-    where = f"{_describe(kind, (x,), n, g1)} and a second use with out.grad = {g2:.4g}"
-    _fail(fn, where, ("a",), got, (first + second,), hint)
+    # the second call found the first one's contribution in a.grad
+    why = hint(got, ACCUMULATE, (first,), want=(first + second,))
+    (n1, g1), (n2, g2) = uses
+    second_use = f"a second use{f' with n = {n2:g}' if kind == 'pow' else ''}, out.grad = {g2:.4g}"
+    where = f"{_describe(kind, (x,), n1, g1)} and {second_use}"
+    _fail(fn, where, ("a",), got, (first + second,), why)
 
 
 # ----------------------------------------------------------------------------- random expressions
@@ -596,7 +572,8 @@ def backward_pow_local(learner: Learner) -> None:
 @check(A, "test_backward_pow_in_graphs")
 def backward_pow_in_graphs(learner: Learner) -> None:
     _check_adds(learner, "pow", [((3.0,), 2, 0.5, (10.0,)), ((1.8,), 1.5, -1.1, (0.75,))])
-    _check_two_uses(learner, "pow", 2.0, -1, 1.0, 2.5)
+    _check_two_uses(learner, "pow", 2.0, [(2, 1.0), (-1, 1.0)])
+    _check_two_uses(learner, "pow", 2.0, [(-1, 1.0), (-1, 2.5)])
     _check_in_expressions(learner, "pow", [331, 332, 333])
 
 
@@ -609,7 +586,8 @@ def backward_exp_local(learner: Learner) -> None:
 @check(A, "test_backward_exp_in_graphs")
 def backward_exp_in_graphs(learner: Learner) -> None:
     _check_adds(learner, "exp", [((1.0,), None, 2.0, (10.0,)), ((-0.4,), None, 0.6, (-3.0,))])
-    _check_two_uses(learner, "exp", 0.3, None, 1.0, -2.0)
+    _check_two_uses(learner, "exp", 0.0, [(None, 1.0), (None, 3.0)])
+    _check_two_uses(learner, "exp", 0.3, [(None, 1.0), (None, -2.0)])
     _check_in_expressions(learner, "exp", [341, 342, 343])
 
 
@@ -622,7 +600,8 @@ def backward_tanh_local(learner: Learner) -> None:
 @check(A, "test_backward_tanh_in_graphs")
 def backward_tanh_in_graphs(learner: Learner) -> None:
     _check_adds(learner, "tanh", [((0.5,), None, 2.0, (10.0,)), ((1.1,), None, -0.7, (0.4,))])
-    _check_two_uses(learner, "tanh", -0.6, None, 1.5, 0.5)
+    _check_two_uses(learner, "tanh", 0.0, [(None, 1.0), (None, 3.0)])
+    _check_two_uses(learner, "tanh", -0.6, [(None, 1.5), (None, 0.5)])
     _check_in_expressions(learner, "tanh", [351, 352, 353])
 
 
@@ -638,7 +617,7 @@ def backward_relu_local(learner: Learner) -> None:
 def backward_relu_in_graphs(learner: Learner) -> None:
     _check_adds(learner, "relu", [((2.0,), None, 1.5, (10.0,)), ((-1.0,), None, 1.5, (10.0,)),
                                   ((0.8,), None, -0.4, (-2.5,)), ((-0.3,), None, 2.0, (1.5,))])
-    _check_two_uses(learner, "relu", 1.2, None, 0.5, 1.5)
+    _check_two_uses(learner, "relu", 1.2, [(None, 0.5), (None, 1.5)])
     _check_in_expressions(learner, "relu", [361, 362, 363])
 
 
@@ -685,6 +664,36 @@ class _Graph:
         self.root = unused[0]
         self.reachable = self._below(self.root)
 
+    @classmethod
+    def example(cls, learner: Learner, helpers: _Helpers) -> _Graph:
+        """The notebook's example_graph(): leaves a, b; c = lin(a, b) with slopes 2, -1;
+        d = lin(c, a) with 3, 0.5; e = lin(d, c) with 1.5, 4, the root."""
+        graph = cls.__new__(cls)
+        graph.clock = _Clock()
+        graph.labels, graph.inputs, graph.nodes, graph.seen = [], [], [], []
+        graph._add_leaf(learner, "a")
+        graph._add_leaf(learner, "b")
+        for label, (a, sa), (b, sb) in (("c", (0, 2.0), (1, -1.0)), ("d", (2, 3.0), (0, 0.5)),
+                                        ("e", (3, 1.5), (2, 4.0))):
+            graph._add_node(helpers, a, b, sa, sb, "", label)
+        graph.detached = None
+        graph.root = 4
+        graph.reachable = graph._below(graph.root)
+        return graph
+
+    def children(self) -> dict[str, list[str]]:
+        """The labels of the children of every node below the root (the catalogue's input)."""
+        return {self.labels[k]: [self.labels[c] for c, _ in self.inputs[k]]
+                for k in sorted(self.reachable)}
+
+    def order(self) -> list[str]:
+        """A topological order of the nodes below the root: children first, the root last."""
+        return [self.labels[k] for k in sorted(self.reachable)]
+
+    def run_order(self) -> list[str]:
+        """An order the rules of the nodes below the root may run in: users first."""
+        return [self.labels[k] for k in sorted(self.reachable, reverse=True) if self.inputs[k]]
+
     def _add_leaf(self, learner: Learner, label: str) -> None:
         self.nodes.append(_call("Value", learner.Value, 0.5 + len(self.nodes), (), "", label))
         self.seen.append(None)
@@ -692,8 +701,8 @@ class _Graph:
         self.inputs.append(())
 
     def _add_node(self, helpers: _Helpers, a: int, b: int | None, sa: float, sb: float,
-                  prefix: str) -> None:
-        label = f"{prefix}{len(self.nodes)}"
+                  prefix: str, label: str = "") -> None:
+        label = label or f"{prefix}{len(self.nodes)}"
         node, seen = helpers.linear_node(self.nodes[a], None if b is None else self.nodes[b], sa,
                                          sb, float(len(self.nodes)), label, self.clock)
         self.nodes.append(node)
@@ -722,8 +731,9 @@ class _Graph:
 
 
 # ----------------------------------------------------------------------------- topological order
-def _order_labels(learner: Learner, graph: _Graph) -> list[str]:
-    result = _call("topological_order", learner.topological_order, graph.nodes[graph.root])
+def _order_labels(learner: Learner, root: Any) -> list[str]:
+    """The labels of the nodes the learner's topological_order(root) returns, in its order."""
+    result = _call("topological_order", learner.topological_order, root)
     if result is None:
         raise CheckError("topological_order returned None: is a `return` missing?")
     try:
@@ -743,95 +753,84 @@ def _order_labels(learner: Learner, graph: _Graph) -> list[str]:
     return labels
 
 
-def _topological_graphs(learner: Learner) -> list[_Graph]:
-    helpers = _Helpers(learner)
-    return [_Graph(learner, helpers, 401, 2, 4), _Graph(learner, helpers, 402, 3, 8),
-            _Graph(learner, helpers, 403, 3, 12, chain=40), _Graph(learner, helpers, 404, 1, 5)]
+def _expression_example(learner: Learner, twice: bool) -> tuple[str, Any, dict[str, str]]:
+    """The notebook's L = (a*b + a)**2 from the learner's operators, labelled a, b, c, d, L; with
+    ``twice``, L = s * s for that square s (one node used twice, as in x * x).
 
-
-def _diamond_example(learner: Learner) -> tuple[Any, list[str], dict[str, str]]:
-    """L = (a*b + a)**2 from the learner's operators, labelled; (root, labels, children)."""
+    Returns (its description, the root, the children of each node by label)."""
     a = _call("Value", learner.Value, 2.0, (), "", "a")
     b = _call("Value", learner.Value, -3.0, (), "", "b")
     c = _call("Value (mul)", _apply, "mul", [a, b], None)
     d = _call("Value (add)", _apply, "add", [c, a], None)
-    sq = _call("Value (pow)", _apply, "pow", [d], 2)
-    root = _call("Value (mul)", _apply, "mul", [sq, sq], None)  # x * x: sq twice as an operand
+    square = _call("Value (pow)", _apply, "pow", [d], 2)
+    children = {"a": "", "b": "", "c": "ab", "d": "ca"}
+    labelled = [(c, "c"), (d, "d")]
+    if twice:
+        root = _call("Value (mul)", _apply, "mul", [square, square], None)
+        labelled += [(square, "s"), (root, "L")]
+        children |= {"s": "d", "L": "ss"}
+        what = "L = ((a*b + a)**2) * ((a*b + a)**2)"
+    else:
+        root = square
+        labelled.append((root, "L"))
+        children["L"] = "d"
+        what = "L = (a*b + a)**2"
     helpers = _Helpers(learner)
-    for node, label in ((c, "c"), (d, "d"), (sq, "s"), (root, "L")):
+    for node, label in labelled:
         helpers.set_label(node, label)
-    return root, list("abcdsL"), {"c": "ab", "d": "ca", "s": "d", "L": "s"}
+    return what, root, children
+
+
+def _topological_cases(learner: Learner) -> list[tuple[str, list[str], list[str], dict]]:
+    """(description, the learner's order, a right one, children by label) for every graph: the
+    notebook's first, then random graphs with a node that is not below the root."""
+    cases = []
+    for twice in (False, True):
+        what, root, children = _expression_example(learner, twice)
+        cases.append((what, _order_labels(learner, root), list(children), children))
+    helpers = _Helpers(learner)
+    for graph in (_Graph(learner, helpers, 401, 2, 4), _Graph(learner, helpers, 402, 3, 8),
+                  _Graph(learner, helpers, 403, 3, 12, chain=40),
+                  _Graph(learner, helpers, 404, 1, 5)):
+        cases.append((f"a graph of {len(graph.reachable)} nodes",
+                      _order_labels(learner, graph.nodes[graph.root]), graph.order(),
+                      graph.children()))
+    return cases
 
 
 @check(A, "test_topological_order_complete")
 def topological_order_complete(learner: Learner) -> None:
-    cases = []
-    root, labels, _ = _diamond_example(learner)
-    result = _call("topological_order", learner.topological_order, root)
-    if result is None:
-        raise CheckError("topological_order returned None: is a `return` missing?")
-    cases.append(("L = ((a*b + a)**2) * ((a*b + a)**2)", [str(n.label) for n in result],
-                  set(labels), set()))
-    for graph in _topological_graphs(learner):
-        detached = {graph.labels[graph.detached]} if graph.detached is not None else set()
-        cases.append((f"a graph of {len(graph.reachable)} nodes", _order_labels(learner, graph),
-                      {graph.labels[k] for k in graph.reachable}, detached))
-    for what, got, want, outside in cases:
-        for label in sorted(want):
+    for what, got, want, children in _topological_cases(learner):
+        where = f"topological_order on {what}"
+        why = hint(got, TOPOLOGICAL_ORDER, children, want=want)
+        for label in want:
             if got.count(label) > 1:
-                raise CheckError(
-                    f"topological_order on {what}: node {label} appears {got.count(label)} times"
-                    "\n  hint: mark visited nodes and skip them: a node reached along two paths "
-                    "(a diamond, or x * x) must appear once"
-                )
-        missing = sorted(want - set(got))
+                raise CheckError(f"{where}: node {label} appears {got.count(label)} times{why}")
+        missing = [label for label in want if label not in got]
         if missing:
-            raise CheckError(
-                f"topological_order on {what}: {len(missing)} of {len(want)} nodes are missing "
-                f"(e.g. {missing[0]})\n  hint: every node reachable from the root through "
-                ".children belongs in the list, the children of children too (visit them "
-                "recursively)"
-            )
-        extra = sorted(set(got) - want)
+            raise CheckError(f"{where}: {len(missing)} of {len(want)} nodes are missing (e.g. "
+                             f"{missing[0]}){why}")
+        extra = sorted(set(got) - set(want))
         if extra:
-            why = ("it is not below the root" if set(extra) & outside
-                   else "it is not a node of the graph")
-            raise CheckError(
-                f"topological_order on {what}: the list holds {extra[0]}, but {why}\n  hint: "
-                "start from the root and follow .children only"
-            )
+            raise CheckError(f"{where}: the list holds {extra[0]}, which is not below the "
+                             f"root{why}")
 
 
 @check(A, "test_topological_order_children_first")
 def topological_order_children_first(learner: Learner) -> None:
-    root, _, children = _diamond_example(learner)
-    result = _call("topological_order", learner.topological_order, root)
-    if result is None:
-        raise CheckError("topological_order returned None: is a `return` missing?")
-    cases = [("L = ((a*b + a)**2) * ((a*b + a)**2)", [str(n.label) for n in result], "L",
-              children)]
-    for graph in _topological_graphs(learner):
-        kids = {graph.labels[k]: [graph.labels[c] for c, _ in graph.inputs[k]]
-                for k in graph.reachable}
-        cases.append((f"a graph of {len(graph.reachable)} nodes", _order_labels(learner, graph),
-                      graph.labels[graph.root], kids))
-    for what, got, root_label, kids in cases:
-        position = {}
-        for k, label in enumerate(got):
-            position.setdefault(label, k)
-        if not got or got[-1] != root_label:
-            hint = ("the list is in reverse (root first): topological_order puts children first, "
-                    "backward_pass reverses it" if got and got[0] == root_label
-                    else "the root comes last")
-            raise CheckError(f"topological_order on {what}: the root {root_label} should be "
-                             f"last\n  hint: {hint}")
-        for node, node_kids in kids.items():
-            for child in node_kids:
-                if child in position and node in position and position[child] > position[node]:
-                    raise CheckError(
-                        f"topological_order on {what}: {child} comes after {node}, which is "
-                        "computed from it\n  hint: append a node only after all of its children"
-                    )
+    for what, got, want, children in _topological_cases(learner):
+        where = f"topological_order on {what}"
+        why = hint(got, TOPOLOGICAL_ORDER, children, want=want)
+        root = want[-1]
+        if not got or got[-1] != root:
+            raise CheckError(f"{where}: the root {root} should be last"
+                             + (why or HINT + "the root comes last"))
+        places = {label: got.index(label) for label in set(got)}
+        for node, kids in children.items():
+            for child in kids:
+                if child in places and node in places and places[child] > places[node]:
+                    raise CheckError(f"{where}: {child} comes after {node}, which is computed "
+                                     f"from it{why}")
 
 
 # ----------------------------------------------------------------------------- backward pass
@@ -851,8 +850,9 @@ def backward_pass_seed(learner: Learner) -> None:
                 "seed the root with root.grad = 1.0 (dL/dL = 1)"
             )
     helpers = _Helpers(learner)
-    for seed, leaves, size in ((411, 2, 3), (412, 3, 7)):
-        graph = _Graph(learner, helpers, seed, leaves, size, detached=False)
+    for graph in (_Graph.example(learner, helpers),
+                  _Graph(learner, helpers, 411, 2, 3, detached=False),
+                  _Graph(learner, helpers, 412, 3, 7, detached=False)):
         _run_backward(learner, graph.nodes[graph.root])
         root = graph.seen[graph.root] or _Linear()  # the root of these graphs is never a leaf
         calls, seen = _num(root.calls, "calls"), _num(root.seen, "seen")
@@ -866,57 +866,55 @@ def backward_pass_seed(learner: Learner) -> None:
             )
 
 
-def _order_failure(graph: _Graph, ticks: dict[int, float], calls: dict[int, float]) -> str:
+def _order_failure(graph: _Graph) -> str:
     """What is wrong with the rule runs of one graph ("" if nothing)."""
-    for k in sorted(graph.reachable):
-        if graph.inputs[k] and calls[k] != 1:
-            if calls[k] == 0:
-                return (f"the rule of {graph.labels[k]} never ran\n  hint: every node below the "
-                        "root must be visited: does topological_order list them all?")
-            return (f"the rule of {graph.labels[k]} ran {calls[k]:g} times\n  hint: run every "
-                    "node's rule exactly once: does topological_order list every node once?")
-    if graph.detached is not None and calls[graph.detached] != 0:
-        return (f"the rule of {graph.labels[graph.detached]} ran, but that node is not below the "
-                "root\n  hint: follow .children from the root only")
-    for k in sorted(graph.reachable):
-        for child, _ in graph.inputs[k]:
-            if graph.inputs[child] and ticks[child] < ticks[k]:
-                return (
-                    f"the rule of {graph.labels[child]} ran before the rule of "
-                    f"{graph.labels[k]}, which uses it\n  hint: a node's rule may run only after "
-                    "every node that uses it: go through the topological order in REVERSE, "
-                    "reversed(order)"
-                )
+    runs = graph.clock.runs
+    for label in graph.run_order():
+        if label not in runs:
+            return f"the rule of {label} never ran"
+        if runs.count(label) > 1:
+            return f"the rule of {label} ran {runs.count(label)} times"
+    if graph.detached is not None and graph.labels[graph.detached] in runs:
+        return f"the rule of {graph.labels[graph.detached]} ran, but it is not below the root"
+    children = graph.children()
+    for k, label in enumerate(runs):
+        late = [user for user in runs[k + 1:] if label in children.get(user, ())]
+        if late:
+            return f"the rule of {label} ran before the rule of {late[0]}, which uses it"
     return ""
 
 
 @check(A, "test_backward_pass_order")
 def backward_pass_order(learner: Learner) -> None:
     helpers = _Helpers(learner)
-    for seed, leaves, size, chain in ((421, 2, 3, 0), (422, 3, 8, 0), (423, 2, 10, 25),
-                                      (424, 4, 14, 0)):
-        graph = _Graph(learner, helpers, seed, leaves, size, chain=chain)
+    graphs = [_Graph.example(learner, helpers)]
+    graphs += [_Graph(learner, helpers, seed, leaves, size, chain=chain)
+               for seed, leaves, size, chain in ((421, 2, 3, 0), (422, 3, 8, 0), (423, 2, 10, 25),
+                                                 (424, 4, 14, 0))]
+    for graph in graphs:
         _run_backward(learner, graph.nodes[graph.root])
-        calls, ticks = {}, {}
-        for k, seen in enumerate(graph.seen):
-            if graph.inputs[k] and seen is not None:
-                calls[k] = _num(seen.calls, "calls")
-                ticks[k] = _num(seen.tick, "tick")
-        problem = _order_failure(graph, ticks, calls)
+        problem = _order_failure(graph)
         if problem:
-            raise CheckError(f"backward_pass on a graph of {len(graph.reachable)} nodes: "
-                             f"{problem}")
+            raise CheckError(
+                f"backward_pass on a graph of {len(graph.reachable)} nodes: {problem}"
+                + hint(list(graph.clock.runs), BACKWARD_PASS, graph.children(),
+                       want=graph.run_order())
+            )
 
 
 @check(A, "test_backward_pass_gradients")
 def backward_pass_gradients(learner: Learner) -> None:
     helpers = _Helpers(learner)
-    # nodes with linear rules: path sums
-    for seed, leaves, size in ((431, 2, 3), (432, 3, 9), (433, 3, 15)):
-        graph = _Graph(learner, helpers, seed, leaves, size)
+    # nodes with linear rules: path sums (the notebook's example graph first)
+    graphs = [_Graph.example(learner, helpers)]
+    graphs += [_Graph(learner, helpers, seed, leaves, size)
+               for seed, leaves, size in ((431, 2, 3), (432, 3, 9), (433, 3, 15))]
+    for graph in graphs:
         _run_backward(learner, graph.nodes[graph.root])
         want = graph.expected_grads()
-        for k in sorted(graph.reachable):
+        # as the notebook does: the nodes with rules from the root down, then the inputs
+        for k in sorted(graph.reachable, key=lambda k: (not graph.inputs[k], -k if graph.inputs[k]
+                                                         else k)):
             got = _num(graph.nodes[k].grad, f"backward_pass: {graph.labels[k]}.grad")
             if not _same([got], [want[k]], rtol=1e-9):
                 raise CheckError(
@@ -941,33 +939,54 @@ def backward_pass_gradients(learner: Learner) -> None:
                         "on an expression (every node with a correct rule)")
 
 
+def _shared_inputs(learner: Learner, helpers: _Helpers, seed: int | None
+                   ) -> tuple[Any, Any, list[tuple[str, Any, float, float]]]:
+    """Two outputs built on the same inputs: (first root, second root, [(label, input, what the
+    first pass sends it, what the second sends it)]). Without a seed, the notebook's: a, b;
+    first = lin(a, b) with slopes 3, 1; second = lin(a) with slope -0.5."""
+    if seed is None:
+        clock = _Clock()
+        a = _call("Value", learner.Value, 1.0, (), "", "a")
+        b = _call("Value", learner.Value, 2.0, (), "", "b")
+        first, _ = helpers.linear_node(a, b, 3.0, 1.0, 0.0, "first", clock)
+        second, _ = helpers.linear_node(a, None, -0.5, 0.0, 0.0, "second", clock)
+        return first, second, [("a", a, 3.0, -0.5), ("b", b, 1.0, 0.0)]
+    graph = _Graph(learner, helpers, seed, 2, 4, detached=False, prefix="p")
+    # a second output built on the same two inputs a = p0 and b = p1
+    rng = np.random.default_rng(seed + 1)
+    a, b = graph.nodes[0], graph.nodes[1]
+    sa, sb = (float(v) for v in rng.uniform(0.5, 2.0, 2))
+    mid, _ = helpers.linear_node(a, b, sa, -sb, 0.0, "q0", graph.clock)
+    top, _ = helpers.linear_node(mid, a, 1.5, 0.75, 0.0, "q1", graph.clock)
+    firsts = graph.expected_grads()
+    return graph.nodes[graph.root], top, [(graph.labels[0], a, firsts[0], 1.5 * sa + 0.75),
+                                          (graph.labels[1], b, firsts[1], -1.5 * sb)]
+
+
 @check(A, "test_backward_pass_accumulates")
 def backward_pass_accumulates(learner: Learner) -> None:
     helpers = _Helpers(learner)
-    for seed in (451, 452):
-        first = _Graph(learner, helpers, seed, 2, 4, detached=False, prefix="p")
-        # a second output built on the same two inputs a = p0 and b = p1
-        rng = np.random.default_rng(seed + 1)
-        a, b = first.nodes[0], first.nodes[1]
-        sa, sb = (float(v) for v in rng.uniform(0.5, 2.0, 2))
-        mid, _ = helpers.linear_node(a, b, sa, -sb, 0.0, "q0", first.clock)
-        top, _ = helpers.linear_node(mid, a, 1.5, 0.75, 0.0, "q1", first.clock)
-        second_grads = {"a": 1.5 * sa + 0.75, "b": -1.5 * sb}
-        _run_backward(learner, first.nodes[first.root])
-        _run_backward(learner, top)
-        want_first = first.expected_grads()
-        for k, name in ((0, "a"), (1, "b")):
-            got = _num(first.nodes[k].grad, f"backward_pass: {first.labels[k]}.grad")
-            want = want_first[k] + second_grads[name]
-            if not _same([got], [want], rtol=1e-9):
-                if _same([got], [second_grads[name]], rtol=1e-9):
-                    hint = ("only the second pass's contribution is left: backward_pass must "
-                            "not reset gradients; the passes add up, as in PyTorch")
-                else:
-                    hint = ("an input shared by two outputs holds the sum of what the two "
-                            "backward passes send it")
+    for seed in (None, 451, 452):
+        first, second, inputs = _shared_inputs(learner, helpers, seed)
+        _run_backward(learner, first)
+        for label, node, one, _ in inputs:
+            got = _num(node.grad, f"backward_pass: {label}.grad")
+            if not _same([got], [one], rtol=1e-9):
                 raise CheckError(
-                    f"backward_pass from two outputs that share the inputs: "
-                    f"{first.labels[k]}.grad = {got:.8g}, expected {want_first[k]:.6g} (first "
-                    f"pass) + {second_grads[name]:.6g} (second pass) = {want:.8g}\n  hint: {hint}"
+                    f"backward_pass from the first of two outputs that share the input {label}: "
+                    f"{label}.grad = {got:.10g}, expected {one:.10g}\n  hint: a single backward "
+                    "pass is wrong here already: the gradient check above says how"
                 )
+        _run_backward(learner, second)
+        for label, node, one, two in inputs:
+            got = _num(node.grad, f"backward_pass: {label}.grad")
+            if _same([got], [one + two], rtol=1e-9):
+                continue
+            why = hint((got,), SECOND_PASS, (one,), want=(one + two,)) or (
+                HINT + "an input shared by two outputs holds the sum of what the two backward "
+                "passes send it")
+            raise CheckError(
+                f"backward_pass from two outputs that share the input {label}: {label}.grad = "
+                f"{got:.10g}, expected {one:.6g} (first pass) + {two:.6g} (second pass) = "
+                f"{one + two:.10g}{why}"
+            )

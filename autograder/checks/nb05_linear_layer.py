@@ -4,8 +4,10 @@ One check per graded test cell. Each repeats the cell's visible cases and adds h
 shapes, a batch of one, a single output, square shapes (where only the values can reveal a
 transpose) and inputs with two or three feature axes. References come from :mod:`bplib.layers`,
 computed here; gradients are compared with :func:`bplib.gradcheck.check_gradient`, so that a
-failure names the mistake. ``affine_backward`` is always handed the documented cache ``(x, w)``
-built here, so that it is graded on its own, whatever ``affine_forward`` does.
+failure names the mistake. The visible cases come first, in the cell's order, and a known mistake
+is named by the catalogue (:mod:`autograder.mistakes.layers`), as in the notebook's visible tests.
+``affine_backward`` is always handed the documented cache ``(x, w)`` built here, so that it is
+graded on its own, whatever ``affine_forward`` does.
 """
 
 from __future__ import annotations
@@ -24,9 +26,16 @@ from autograder.framework import (
     check_table,
     describe,
 )
-from autograder.mistakes import hint
-from autograder.mistakes.layers import AFFINE_FORWARD
-from autograder.numeric import EXACT, close
+from autograder.mistakes import Mistake, hint
+from autograder.mistakes.layers import (
+    AFFINE_BACKWARD_DB,
+    AFFINE_BACKWARD_DW,
+    AFFINE_BACKWARD_DX,
+    AFFINE_CACHE_W,
+    AFFINE_CACHE_X,
+    AFFINE_FORWARD,
+)
+from autograder.numeric import EXACT, close, differing
 from bplib.gradcheck import CheckError, GradientCheckError, assert_close, check_gradient
 from bplib.layers import affine_backward as reference_backward
 from bplib.layers import affine_forward as reference_forward
@@ -95,10 +104,8 @@ def _check_out(out: Any, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> None:
     want = reference_forward(x, w, b)[0]
     got = as_array(out, "out")
     if got.shape != want.shape:
-        why = ""
-        if got.shape == want.T.shape:
-            why = "\n  hint: out is transposed: row n of out is example n's M outputs"
-        elif x.ndim > 2:
+        why = hint(got, AFFINE_FORWARD, x, w, b, want=want)
+        if not why and x.ndim > 2:
             why = "\n  hint: flatten each example to one row: x.reshape(N, -1)"
         raise CheckError(
             f"affine_forward for {_case(x, w)}: out has shape {got.shape}, expected (N, M) = "
@@ -149,24 +156,14 @@ def affine_forward_cache(learner: Learner) -> None:
         where = f"affine_forward for {_case(x, w)}"
         if not isinstance(cache, tuple | list) or len(cache) != 2:
             raise CheckError(f"{where}: the cache must be the tuple (x, w), got {describe(cache)}")
-        cx, cw = (as_array(c, f"{where}: cache[{k}]") for k, c in enumerate(cache))
-        if cx.shape == w.shape and np.array_equal(cx, w) and cw.shape == x.shape:
-            raise CheckError(f"{where}: the cache is (w, x); the order is (x, w)")
-        if cx.shape != x.shape:
-            hint = ""
-            if cx.size == x.size:
-                hint = (
-                    "\n  hint: the cache holds x flattened; keep x in its original shape "
-                    "(N, d1, ..., dk): affine_backward reshapes dx back to it"
-                )
-            raise CheckError(
-                f"{where}: cache[0] should be x, of shape {x.shape}, got shape {cx.shape}{hint}"
-            )
-        if not np.array_equal(cx, x):
-            raise CheckError(f"{where}: cache[0] should be the input x itself, but its values differ")
-        if cw.shape != w.shape or not np.array_equal(cw, w):
-            hint = "; that is b" if cw.shape == b.shape and np.array_equal(cw, b) else ""
-            raise CheckError(f"{where}: cache[1] should be the weights w{hint}")
+        for k, (name, want, mistakes) in enumerate((("the input x", x, AFFINE_CACHE_X),
+                                                    ("the weights w", w, AFFINE_CACHE_W))):
+            got = as_array(cache[k], f"{where}: cache[{k}]")
+            if got.shape == want.shape and np.array_equal(got, want):
+                continue
+            why = f"got shape {got.shape}" if got.shape != want.shape else "its values differ"
+            raise CheckError(f"{where}: cache[{k}] should be {name}, of shape {want.shape}; {why}"
+                             + hint(got, mistakes, x, w, b, want=want))
 
 
 # ----------------------------------------------------------------------------- affine_backward
@@ -187,44 +184,10 @@ def _backward(
     return result[0], result[1], result[2]
 
 
-def _slip_hints(name: str, got: Any, dout: np.ndarray, x: np.ndarray, w: np.ndarray) -> str:
-    """A hint for mistakes check_gradient cannot name (a wrong axis, x not flattened, ...)."""
-    if got is None:
-        return ""
-    try:
-        got = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        return ""
-    n = x.shape[0]
-    want = dict(zip(("dx", "dw", "db"), reference_backward(dout, (x, w)), strict=True))[name]
-    if name == "dx" and got.ndim == 2 and got.size == want.size and got.shape != want.shape:
-        if x.ndim > 2 and close(got.reshape(want.shape), want, EXACT):
-            return (
-                f"dx has the right entries but shape {got.shape}, the flattened (N, D): "
-                f"reshape dx back to x's shape {x.shape}, dx.reshape(x.shape)"
-            )
-        if close(got.T.reshape(want.shape), want, EXACT):
-            return (
-                "your dx is the transpose of the right answer (w·doutᵀ has shape (D, N)): "
-                "dx = dout · wᵀ has shape (N, D)"
-            )
-    if name == "dw" and got.shape != want.shape and got.ndim > 2:
-        return (
-            f"dw has shape {got.shape}; it must have w's shape {w.shape}: flatten x to (N, D) "
-            "before the product, x.reshape(N, -1).T @ dout"
-        )
-    if name == "db" and not (got.shape == want.shape and np.allclose(got, want)):
-        if got.shape == (n,) and np.allclose(got, dout.sum(axis=1)):
-            return (
-                "db is dout summed over axis 1, the M outputs; sum over axis 0, the N "
-                "examples: db = dout.sum(axis=0), one entry per output unit"
-            )
-        if got.shape == () and np.isclose(float(got), dout.sum()):
-            return (
-                "db is dout summed over every entry, one number; it needs one entry per output "
-                "unit: sum over the batch only, dout.sum(axis=0)"
-            )
-    return ""
+# the catalogue of each gradient's mistakes; their inputs are (x, w, dout)
+BACKWARD_MISTAKES: dict[str, list[Mistake]] = {
+    "dx": AFFINE_BACKWARD_DX, "dw": AFFINE_BACKWARD_DW, "db": AFFINE_BACKWARD_DB,
+}
 
 
 def _check_grad(learner: Learner, name: str, cases: list[tuple[np.ndarray, ...]]) -> None:
@@ -235,9 +198,13 @@ def _check_grad(learner: Learner, name: str, cases: list[tuple[np.ndarray, ...]]
         want = reference_backward(dout, (x, w))[index]
         ones = reference_backward(np.ones_like(dout), (x, w))[index]
         where = f"affine_backward for {_case(x, w)}"
-        slip = _slip_hints(name, got, dout, x, w)
-        if slip:
-            raise GradientCheckError(f"{where}: {name} is wrong.\n  hint: {slip}")
+        named = "" if close(got, want, EXACT) else hint(got, BACKWARD_MISTAKES[name], x, w, dout,
+                                                         want=want)
+        if named:
+            got = np.asarray(got, dtype=np.float64)
+            what = (differing(got, want) if got.shape == want.shape
+                    else f"it has shape {got.shape}, expected {want.shape}")
+            raise GradientCheckError(f"{where}: {name} is wrong: {what}{named}")
         try:
             check_gradient(got, want, name, tol=1e-7, batch_size=x.shape[0], numeric_ones=ones)
         except GradientCheckError as exc:

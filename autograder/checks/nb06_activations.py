@@ -1,12 +1,15 @@
 """Graded checks of notebook 06 (activations): ReLU, leaky ReLU, sigmoid and tanh, each a
 ``*_forward(x) -> (out, cache)`` / ``*_backward(dout, cache) -> dx`` pair.
 
-One check per graded test cell. Each repeats the cell's visible cases and adds hidden ones: other
-shapes (1-D to 3-D, a single entry), other slopes ``alpha``, saturated inputs (|x| up to 1000).
-Backward passes are handed the cache their docstring documents, built here (``x`` for ReLU,
-``(x, alpha)`` for leaky ReLU, the output for sigmoid and tanh), so each is graded on its own; the
-forward's cache is a property of its own. Inputs of backward checks stay away from the kink at 0.
-References come from :mod:`bplib.layers`; a recognised mistake gets its own hint.
+One check per graded test cell. Each repeats the cell's visible cases first, in the cell's order
+(so a mistake shows on the same case as in the notebook), and adds hidden ones: other shapes (1-D
+to 3-D, a single entry), other slopes ``alpha``, saturated inputs (|x| up to 1000). Backward
+passes are handed the cache their docstring documents, built here (``x`` for ReLU, ``(x, alpha)``
+for leaky ReLU, the output for sigmoid and tanh), so each is graded on its own; the forward's
+cache is a property of its own. Inputs of backward checks stay away from the kink at 0, except
+one case each at the kink itself, where the notebook's convention decides. References come from
+:mod:`bplib.layers`; a known mistake is named by the catalogue
+(:mod:`autograder.mistakes.activations`), as in the notebook's visible tests.
 """
 
 from __future__ import annotations
@@ -17,18 +20,20 @@ from typing import Any
 import numpy as np
 
 from autograder.framework import Learner, LearnerError, as_array, as_tuple, check, describe
-from autograder.mistakes import Mistake, diagnose
+from autograder.mistakes import Mistake, hint
 from autograder.mistakes.activations import (
     LEAKY_RELU_BACKWARD,
     LEAKY_RELU_FORWARD,
     RELU_BACKWARD,
     RELU_FORWARD,
     SIGMOID_BACKWARD,
+    SIGMOID_CACHE,
     SIGMOID_FORWARD,
     TANH_BACKWARD,
+    TANH_CACHE,
     TANH_FORWARD,
 )
-from autograder.numeric import EXACT, Tolerance, close
+from autograder.numeric import EXACT, Tolerance, close, fmt
 from bplib.gradcheck import CheckError, GradientCheckError, check_gradient
 from bplib.layers import leaky_relu_forward as ref_leaky
 from bplib.layers import relu_forward as ref_relu
@@ -41,12 +46,8 @@ ASSIGNMENT = "06-activations"
 VALUES = Tolerance(EXACT.rtol, 1e-15)  # an activation's output can be 1e-300 and still right
 
 
-def _fmt(a: np.ndarray) -> str:
-    return np.array2string(np.asarray(a), precision=6, threshold=12)
-
-
 def _case(x: np.ndarray) -> str:
-    return f"an x of shape {x.shape}" if x.size > 6 else f"x = {_fmt(x)}"
+    return f"an x of shape {x.shape}" if x.size > 6 else f"x = {fmt(x)}"
 
 
 def _first_bad(got: np.ndarray, want: np.ndarray, tol: Tolerance) -> tuple[np.ndarray, tuple]:
@@ -89,14 +90,10 @@ def _check_values(fn: str, out: Any, want: np.ndarray, x: np.ndarray,
     if close(got, want, VALUES):
         return
     bad, ix = _first_bad(got, want, VALUES)
-    found = diagnose(got, mistakes, *inputs, want=want, tol=EXACT)
-    hint = found.message if found else ""
-    if not hint and not np.all(np.isfinite(got)):
-        hint = "an overflow: exp of a large number is inf, and inf / inf is nan"
     raise CheckError(
         f"{call}: out is wrong in {int(bad.sum())} of {bad.size} entries; at x = "
-        f"{x[ix]:.6g} yours is {got[ix]:.6g}, expected {want[ix]:.6g}"
-        + (f"\n  hint: yours is {hint}" if hint else "")
+        f"{x[ix]:.6g} yours is {got[ix]:.10g}, expected {want[ix]:.10g}"
+        + hint(got, mistakes, *inputs, want=want)
     )
 
 
@@ -120,15 +117,13 @@ def _check_backward(
         )
     want = dout * local
     got = as_array(dx, f"{fn} for {_case(x)}: dx", shape=want.shape)
-    found = None
-    if not close(got, want, EXACT):
-        found = diagnose(got, mistakes, *inputs, dout, want=want, tol=EXACT)
-    if found:
+    named = "" if close(got, want, EXACT) else hint(got, mistakes, *inputs, dout, want=want)
+    if named:
         bad, ix = _first_bad(got, want, EXACT)
         raise GradientCheckError(
             f"{fn} for {_case(x)}: dx is wrong in {int(bad.sum())} of {bad.size} entries; at "
-            f"x = {x[ix]:.6g} with dout = {dout[ix]:.6g}, yours is {got[ix]:.6g}, expected "
-            f"{want[ix]:.6g}\n  hint: yours is {found.message}"
+            f"x = {x[ix]:.6g} with dout = {dout[ix]:.6g}, yours is {got[ix]:.10g}, expected "
+            f"{want[ix]:.10g}{named}"
         )
     try:
         check_gradient(got, want, "dx", tol=1e-7, numeric_ones=local)
@@ -138,7 +133,7 @@ def _check_backward(
                     shape=dout.shape)
     if np.any(zero):
         raise GradientCheckError(
-            f"{fn} with dout = 0 must give dx = 0 ({_case(x)}), got {_fmt(zero)}\n  hint: "
+            f"{fn} with dout = 0 must give dx = 0 ({_case(x)}), got {fmt(zero)}\n  hint: "
             "multiply the local derivative by the upstream gradient dout"
         )
 
@@ -152,6 +147,7 @@ def _away_from_zero(rng: np.random.Generator, shape: tuple[int, ...], scale: flo
 
 RELU_X = np.array([[-2.0, -0.5, 0.0], [0.5, 1.0, 3.0]])
 RELU_BACK_X = np.array([[-2.0, -0.5, 0.3], [0.5, 1.0, -3.0]])
+RELU_KINK = (np.array([0.0, 2.0, -1.0]), np.array([1.5, -2.0, 0.5]))  # the cell's x == 0 case
 
 
 def _relu_inputs(seed: int) -> list[np.ndarray]:
@@ -188,7 +184,7 @@ def relu_forward_cache(learner: Learner) -> None:
         c = as_array(cache, f"{where}: the cache")
         if c.shape != x.shape or not np.array_equal(c > 0, x > 0):
             raise CheckError(
-                f"{where}: the cache should be the input x; got {_fmt(c)}\n  hint: relu_backward "
+                f"{where}: the cache should be the input x; got {fmt(c)}\n  hint: relu_backward "
                 "needs to know where x > 0"
             )
 
@@ -197,8 +193,8 @@ def relu_forward_cache(learner: Learner) -> None:
 def relu_backward(learner: Learner) -> None:
     """dx = dout where x > 0, else 0; dout untouched; cache = x."""
     rng = np.random.default_rng(63)
-    cases = [(np.array([-1.0, 2.0]), np.array([5.0, 7.0])),
-             (RELU_BACK_X, np.random.default_rng(60).standard_normal((2, 3)))]
+    cases = [(RELU_BACK_X, np.random.default_rng(60).standard_normal((2, 3))),
+             (np.array([-1.0, 2.0]), np.array([5.0, 7.0])), RELU_KINK]
     for shape in [(7,), (3, 4), (2, 3, 2), (1, 1)]:
         cases.append((_away_from_zero(rng, shape, 3.0), rng.standard_normal(shape)))
     # At the kink: the notebook's convention is dx = 0 where x == 0 exactly (the mask is x > 0).
@@ -212,6 +208,9 @@ def relu_backward(learner: Learner) -> None:
 
 LEAKY_X = np.array([-2.0, -0.5, 0.5, 3.0])
 LEAKY_BACK_X = np.array([[-2.0, -0.5, 0.3], [0.5, 1.0, -3.0]])
+# the cell's worked example and its case at the kink: (x, alpha, dout)
+LEAKY_EXAMPLE = (np.array([-2.0, 3.0]), 0.1, np.array([4.0, -1.0]))
+LEAKY_KINK = (np.array([0.0, 1.0]), 0.1, np.array([2.0, 1.0]))
 
 
 def _leaky_cases(seed: int) -> list[tuple[np.ndarray, float | None]]:
@@ -253,7 +252,7 @@ def leaky_relu_forward_cache(learner: Learner) -> None:
             )
         c = as_array(cache[0], f"{where}: cache[0]")
         if c.shape != x.shape or not np.array_equal(c > 0, x > 0):
-            raise CheckError(f"{where}: cache[0] should be the input x; got {_fmt(c)}")
+            raise CheckError(f"{where}: cache[0] should be the input x; got {fmt(c)}")
         try:
             slope = float(cache[1])
         except (TypeError, ValueError):
@@ -266,7 +265,8 @@ def leaky_relu_forward_cache(learner: Learner) -> None:
 def leaky_relu_backward(learner: Learner) -> None:
     """dx = dout where x > 0, alpha * dout elsewhere; alpha comes from the cache."""
     rng = np.random.default_rng(66)
-    cases = [(LEAKY_BACK_X, 0.2, np.random.default_rng(60).standard_normal((2, 3)))]
+    cases = [(LEAKY_BACK_X, 0.2, np.random.default_rng(60).standard_normal((2, 3))),
+             LEAKY_EXAMPLE, LEAKY_KINK]
     for shape, alpha in [((7,), 0.1), ((3, 4), 0.01), ((2, 3, 2), 0.3), ((1, 1), 0.25)]:
         cases.append((_away_from_zero(rng, shape, 3.0), alpha, rng.standard_normal(shape)))
     # At the kink: the notebook's slope for x <= 0 is alpha, so dx = alpha·dout where x == 0.
@@ -322,7 +322,8 @@ def sigmoid_forward_stable(learner: Learner) -> None:
         _check_values("sigmoid_forward", out, ref_sigmoid(x)[0], x, SIGMOID_FORWARD, (x,))
 
 
-def _check_output_cache(learner: Learner, fn: str, x: np.ndarray, name: str) -> None:
+def _check_output_cache(learner: Learner, fn: str, x: np.ndarray,
+                        mistakes: Sequence[Mistake]) -> None:
     """The cache must be the output itself (the array fn returned as out)."""
     out, cache = _forward(learner, fn, x)
     where = f"{fn}({_case(x)})"
@@ -335,13 +336,8 @@ def _check_output_cache(learner: Learner, fn: str, x: np.ndarray, name: str) -> 
     got = as_array(out, f"{where}: out")
     if c.shape == got.shape and np.array_equal(c, got):
         return
-    if c.shape == x.shape and np.allclose(c, x):
-        raise CheckError(
-            f"{where}: the cache holds the input x; cache the OUTPUT out = {name}(x)\n  hint: "
-            f"the derivative is written with the output, and given the input the same formula "
-            "silently computes a wrong number"
-        )
-    raise CheckError(f"{where}: the cache should be out itself, {_fmt(got)}; got {_fmt(c)}")
+    raise CheckError(f"{where}: the cache should be out itself, {fmt(got)}; got {fmt(c)}"
+                     + hint(c, mistakes, x, want=got))
 
 
 @check(ASSIGNMENT, "test_sigmoid_forward_cache")
@@ -349,7 +345,7 @@ def sigmoid_forward_cache(learner: Learner) -> None:
     """The cache is out = sigmoid(x)."""
     rng = np.random.default_rng(69)
     for x in [SIGMOID_X, rng.standard_normal((3, 4)), np.array([[0.25, -0.75]])]:
-        _check_output_cache(learner, "sigmoid_forward", x, "σ")
+        _check_output_cache(learner, "sigmoid_forward", x, SIGMOID_CACHE)
 
 
 @check(ASSIGNMENT, "test_sigmoid_backward")
@@ -360,6 +356,7 @@ def sigmoid_backward(learner: Learner) -> None:
     for shape in [(3, 4), (7,), (2, 3, 2)]:
         cases.append((rng.uniform(-5, 5, size=shape), rng.standard_normal(shape)))
     cases.append((np.array([-40.0, -8.0, 8.0, 40.0]), rng.standard_normal(4)))  # saturated
+    cases.append((np.array([[0.8]]), np.array([[-1.3]])))  # a single entry
     for x, dout in cases:
         out = ref_sigmoid(x)[0]
         _check_backward(learner, "sigmoid_backward", x, out.copy(), dout, out * (1 - out),
@@ -377,7 +374,8 @@ def tanh_forward_values(learner: Learner) -> None:
     """out = tanh(x), right and finite for |x| up to 1000 (overflow warnings aside)."""
     rng = np.random.default_rng(71)
     cases = [TANH_X, TANH_SATURATED_X, 2 * rng.standard_normal((4, 5)),
-             rng.uniform(-5, 5, size=(2, 3, 2)), np.array([[-800.0, 800.0], [-355.0, 400.0]])]
+             rng.uniform(-5, 5, size=(2, 3, 2)), np.array([[-800.0, 800.0], [-355.0, 400.0]]),
+             np.array([[1.25]])]
     for x in cases:
         out, _ = _forward(learner, "tanh_forward", x, inputs_unchanged=True)
         _check_values("tanh_forward", out, ref_tanh(x)[0], x, TANH_FORWARD, (x,))
@@ -388,7 +386,7 @@ def tanh_forward_cache(learner: Learner) -> None:
     """The cache is out = tanh(x)."""
     rng = np.random.default_rng(72)
     for x in [TANH_X, rng.standard_normal((3, 4)), np.array([[0.25, -0.75]])]:
-        _check_output_cache(learner, "tanh_forward", x, "tanh")
+        _check_output_cache(learner, "tanh_forward", x, TANH_CACHE)
 
 
 @check(ASSIGNMENT, "test_tanh_backward")
@@ -399,6 +397,7 @@ def tanh_backward(learner: Learner) -> None:
     for shape in [(3, 4), (7,), (2, 3, 2)]:
         cases.append((rng.uniform(-3, 3, size=shape), rng.standard_normal(shape)))
     cases.append((np.array([-20.0, -4.0, 4.0, 20.0]), rng.standard_normal(4)))  # saturated
+    cases.append((np.array([[-0.6]]), np.array([[2.1]])))  # a single entry
     for x, dout in cases:
         out = np.tanh(x)
         _check_backward(learner, "tanh_backward", x, out.copy(), dout, 1 - out**2,

@@ -15,8 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from autograder.framework import Learner, check, describe, helper
-from autograder.mistakes import which
+from autograder.framework import Learner, as_array, as_tuple, check, describe, helper
+from autograder.mistakes import HINT, hint
+from autograder.mistakes.training import (
+    EPOCH_LOSS,
+    MINIBATCH_ORDER,
+    MINIBATCH_SIZES,
+    MINIBATCH_TARGETS,
+    STANDARDIZE_TEST,
+    STANDARDIZE_TRAIN,
+    TRAIN,
+)
 from autograder.numeric import EXACT, close, differing, fmt, quiet
 from bplib.gradcheck import CheckError
 
@@ -112,20 +121,10 @@ def _check_cover(learner: Learner, n: int, B: int, seed: int) -> None:
     sizes = [len(xb) for xb, _ in batches]
     want = _expected_sizes(n, B)
     if sizes != want:
-        hint = ""
-        if sizes == want[:-1] and n % B:
-            hint = (f"the last, partial batch of N % B = {n % B} examples is missing: step "
-                    "through range(0, N, B) and keep the shorter final slice, so every example "
-                    "is used in every epoch")
-        elif len(sizes) == len(want) and sum(sizes) == n:
-            hint = ("every batch but the last must hold exactly B examples (B = batch_size); the "
-                    "last one holds what is left (np.array_split spreads the remainder instead)")
-        elif len(sizes) == n // B + 1 and sizes and sizes[-1] == 0:
-            hint = "the last batch is empty: stop when the slice start reaches N"
         raise CheckError(
             f"{where}: got {len(sizes)} batches of sizes {sizes[:12]}, expected "
             f"ceil(N / B) = {len(want)} batches of sizes {want[:12]}"
-            + (f"\n  hint: {hint}" if hint else "")
+            + hint(sizes, MINIBATCH_SIZES, X, y, B)
         )
     ids = _order(batches)
     if not np.array_equal(np.sort(ids), np.arange(n)):
@@ -156,7 +155,6 @@ def _check_pairs(learner: Learner, n: int, B: int, seed: int, y_kind: str) -> No
             "are new arrays; rng.shuffle(X) reorders the caller's array in place"
         )
     y_float = y_before.astype(np.float64)
-    start = 0
     for k, (xb, yb) in enumerate(batches):
         ids = xb[:, 0].astype(np.int64)
         if ids.min() < 0 or ids.max() >= n:
@@ -164,16 +162,14 @@ def _check_pairs(learner: Learner, n: int, B: int, seed: int, y_kind: str) -> No
         want = y_float[ids]
         if not np.array_equal(yb, want):
             i = int(np.flatnonzero(np.any((yb != want).reshape(len(yb), -1), axis=1))[0])
-            hint = ("index X and y with the SAME indices, X[idx] and y[idx], so that every "
-                    "target stays with its example")
-            if np.array_equal(yb, y_float[start:start + len(yb)]):
-                hint = ("y_batch is a slice of y in its original order while X_batch is "
-                        "shuffled: you shuffled X but not y. " + hint)
+            targets = np.concatenate([yb for _, yb in batches])
             raise CheckError(
                 f"{where}: in batch {k}, row {i} of X_batch is example {ids[i]}, but row {i} of "
-                f"y_batch is not y[{ids[i]}]\n  hint: {hint}"
+                f"y_batch is not y[{ids[i]}]"
+                + (hint(targets, MINIBATCH_TARGETS, X, y, B) or (
+                    f"{HINT}index X and y with the SAME indices, X[idx] and y[idx], so that "
+                    "every target stays with its example"))
             )
-        start += len(yb)
 
 
 @check(NB, "test_iterate_minibatches_pairs")
@@ -195,29 +191,23 @@ def iterate_minibatches_shuffle(learner: Learner) -> None:
         where = f"iterate_minibatches with N = {n}, batch_size = {B}, rng = default_rng({seed})"
         rng = learner.neutral("rng")(seed)
         reference = np.random.default_rng(seed)
+        first = None
         for call in (1, 2):
             order = _order(_batches(learner, X, y, B, rng, where))
             want = reference.permutation(n)
             if np.array_equal(order, want[:len(order)]):  # all there? test_..._cover asks that
+                first = order
                 continue
             nth = "" if call == 1 else " on the second call with the same rng (the next epoch)"
-            if len(order) == n and np.array_equal(order, np.arange(n)):
-                hint = ("the batches come in the data's original order 0, 1, 2, …: shuffle "
-                        "by drawing order = rng.permutation(N) and slicing it")
-            elif call == 2 and len(order) == n and np.array_equal(
-                    order, np.random.default_rng(seed).permutation(n)):
-                hint = ("you returned the first call's order again: draw a fresh permutation "
-                        "from the rng you are given on every call (never re-seed inside)")
-            elif len(order) == n and np.array_equal(np.sort(order), np.arange(n)):
-                hint = ("your order is a random permutation, but not the one rng.permutation(N) "
-                        "draws from the rng argument: use that rng (not np.random or a new "
-                        "default_rng), call rng.permutation(N) exactly once per call, and draw "
-                        "nothing else from it")
+            if call == 2 and np.array_equal(order, first):
+                named = (f"{HINT}the first call's order again: draw a fresh permutation from the "
+                         "rng you are given on every call (never re-seed inside)")
             else:
-                hint = "the batches do not hold every example exactly once"
+                named = hint(order, MINIBATCH_ORDER, X, y, B, want=want) or (
+                    f"{HINT}the batches do not hold every example exactly once")
             raise CheckError(
                 f"{where}{nth}: examples in order {fmt(order, 10)}, expected "
-                f"rng.permutation(N) = {fmt(want, 10)}\n  hint: {hint}"
+                f"rng.permutation(N) = {fmt(want, 10)}{named}"
             )
 
 
@@ -232,12 +222,8 @@ def iterate_minibatches_edge(learner: Learner) -> None:
         sizes = [len(xb) for xb, _ in batches]
         want = _expected_sizes(n, min(B, n))
         if sizes != want:
-            hint = ""
-            if B > n and not sizes:
-                hint = ("\n  hint: with batch_size > N there is one batch holding all N examples; "
-                        "range(0, N, batch_size) with the slice order[start:start + batch_size] "
-                        "gives exactly that")
-            raise CheckError(f"{where}: got batch sizes {sizes[:10]}, expected {want[:10]}{hint}")
+            raise CheckError(f"{where}: got batch sizes {sizes[:10]}, expected {want[:10]}"
+                             + hint(sizes, MINIBATCH_SIZES, X, y, B))
         if not np.array_equal(np.sort(_order(batches)), np.arange(n)):
             raise CheckError(f"{where}: the batches do not hold every example exactly once")
 
@@ -263,48 +249,30 @@ def _softmax_data(n: int, d: int, c: int, seed: int
 
 
 def _reference(source: str, params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray,
-               lr: float, epochs: int, B: int, seed: int, *, variant: str = "") -> tuple[
-                   dict[str, np.ndarray], list[float], list[float]]:
-    """The specified loop, or one of its known slips (``variant``), run here."""
+               lr: float, epochs: int, B: int, seed: int
+               ) -> tuple[dict[str, np.ndarray], list[float]]:
+    """The specified loop, run here: (params, step losses)."""
     f = helper(source)
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     n = X.shape[0]
     rng = np.random.default_rng(seed)
     losses: list[float] = []
-    epoch_losses: list[float] = []
     with quiet():
         for _ in range(epochs):
-            if variant == "same order every epoch":
-                rng = np.random.default_rng(seed)
-            order = np.arange(n) if variant == "no shuffle" else rng.permutation(n)
-            stop = n - n % B if variant == "drop last" and B <= n else n
-            total = 0.0
-            for start in range(0, stop, B):
+            order = rng.permutation(n)
+            for start in range(0, n, B):
                 idx = order[start:start + B]
-                if variant == "whole data":
-                    loss, grads = f(params, X, y)
-                else:
-                    loss, grads = f(params, X[idx], y[idx])
+                loss, grads = f(params, X[idx], y[idx])
                 losses.append(float(loss))
-                total += float(loss) * len(idx)
-                sign = 1.0 if variant == "plus" else -1.0
-                params = {k: params[k] + sign * lr * np.asarray(grads[k]) for k in params}
-            epoch_losses.append(total / n)
-    return params, losses, epoch_losses
+                params = {k: params[k] - lr * np.asarray(grads[k]) for k in params}
+    return params, losses
 
 
-_VARIANT_HINTS = {
-    "plus": ("you step uphill: the update is params - learning_rate * grad (minus), "
-             "against the gradient"),
-    "same order every epoch": (
-        "every epoch reuses the first epoch's order: make rng = np.random.default_rng(seed) "
-        "ONCE, before the epoch loop, and draw a new rng.permutation(N) from it each epoch"),
-    "no shuffle": "the examples are never shuffled: draw order = rng.permutation(N) each epoch",
-    "drop last": ("the last, partial batch of each epoch is missing: step through "
-                  "range(0, N, batch_size) and keep the shorter final slice"),
-    "whole data": ("each step uses the gradient of the WHOLE data set; pass only the batch, "
-                   "loss_and_grads(params, X[idx], y[idx])"),
-}
+def _loop_hint(source: str, params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray,
+               lr: float, epochs: int, B: int, seed: int, loss: np.ndarray) -> str:
+    """The catalogue's line for a known loop mistake whose step losses are ``loss``, or ""."""
+    with quiet():
+        return hint(loss, TRAIN, params, helper(source), X, y, lr, epochs, B, seed)
 
 
 def _call_train(learner: Learner, source: str, params: dict[str, np.ndarray], X: np.ndarray,
@@ -315,11 +283,10 @@ def _call_train(learner: Learner, source: str, params: dict[str, np.ndarray], X:
     with quiet():
         out = learner.train(given, learner.function(source), X.copy(), y.copy(), lr, epochs, B,
                             seed)
-    if out is None:
-        raise CheckError(f"{where}: train returned None: is a `return` missing?")
-    if not isinstance(out, tuple | list) or len(out) != 2:
-        raise CheckError(f"{where}: train must return the pair (params, history)")
-    new, history = out
+    try:
+        new, history = as_tuple(out, "train", ["params", "history"])
+    except CheckError as exc:
+        raise CheckError(f"{where}: {exc}") from None
     if not isinstance(new, dict) or set(new) != set(params):
         got = sorted(new) if isinstance(new, dict) else describe(new)
         raise CheckError(
@@ -331,27 +298,11 @@ def _call_train(learner: Learner, source: str, params: dict[str, np.ndarray], X:
         raise CheckError(
             f"{where}: history must be a dict with the lists 'loss' and 'epoch_loss', got {got}"
         )
-    result = {}
-    for k, v in new.items():
-        v = np.asarray(v, dtype=np.float64)
-        if v.shape != params[k].shape:
-            raise CheckError(f"{where}: params['{k}'] has shape {v.shape}, expected "
-                             f"{params[k].shape}")
-        result[k] = v
-    loss = np.asarray(history["loss"], dtype=np.float64).ravel()
-    epoch_loss = np.asarray(history["epoch_loss"], dtype=np.float64).ravel()
+    result = {k: as_array(v, f"{where}: params['{k}']", shape=params[k].shape)
+              for k, v in new.items()}
+    loss = as_array(history["loss"], f"{where}: history['loss']").ravel()
+    epoch_loss = as_array(history["epoch_loss"], f"{where}: history['epoch_loss']").ravel()
     return result, loss, epoch_loss
-
-
-def _diagnose(source: str, params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray,
-              lr: float, epochs: int, B: int, seed: int, got: dict[str, np.ndarray],
-              loss: np.ndarray) -> str:
-    """The hint for a known slip whose run reproduces the learner's, else ""."""
-    for variant, hint in _VARIANT_HINTS.items():
-        p, ls, _ = _reference(source, params, X, y, lr, epochs, B, seed, variant=variant)
-        if close(loss, ls) and all(close(got[k], p[k]) for k in p):
-            return hint
-    return ""
 
 
 def _check_against_reference(learner: Learner, source: str, params: dict[str, np.ndarray],
@@ -361,27 +312,24 @@ def _check_against_reference(learner: Learner, source: str, params: dict[str, np
     where = (f"train with N = {n}, batch_size = {B}, epochs = {epochs}, learning_rate = {lr}, "
              f"seed = {seed}")
     got, loss, _ = _call_train(learner, source, params, X, y, lr, epochs, B, seed, where)
-    want, want_loss, _ = _reference(source, params, X, y, lr, epochs, B, seed)
+    want, want_loss = _reference(source, params, X, y, lr, epochs, B, seed)
     if close(loss, want_loss) and all(close(got[k], want[k]) for k in want):
         return
-    hint = _diagnose(source, params, X, y, lr, epochs, B, seed, got, loss)
-    if not hint and len(loss) != len(want_loss):
-        hint = (f"history['loss'] has {len(loss)} entries, expected epochs * ceil(N / B) = "
-                f"{len(want_loss)}: one per step")
-    if not hint:
-        hint = ("each epoch: order = rng.permutation(N) (one rng made once from the seed), "
-                "batches order[k*B:(k+1)*B], and for each batch record its loss, then "
-                "params[name] - learning_rate * grads[name]")
-    if len(loss) == len(want_loss) and not close(loss, want_loss):
-        k = int(np.argmax(~np.isclose(loss, want_loss, rtol=1e-9, atol=1e-12)))
+    named = _loop_hint(source, params, X, y, lr, epochs, B, seed, loss)
+    if len(loss) != len(want_loss):
+        detail = f"{len(loss)} steps recorded, expected epochs * ceil(N / B) = {len(want_loss)}"
+        named = named or f"{HINT}history['loss'] holds one loss per step"
+    elif not close(loss, want_loss):
+        k = int(np.argmax(~np.isclose(loss, want_loss, rtol=EXACT.rtol, atol=EXACT.atol)))
         detail = f"step {k + 1}'s loss is {loss[k]:.10g}, expected {want_loss[k]:.10g}"
     else:
-        name = next((k for k in want if not close(got[k], want[k])), sorted(want)[0])
+        name = next(k for k in want if not close(got[k], want[k]))
         detail = (f"after training params['{name}'] is {fmt(got[name], 4)}, expected "
                   f"{fmt(want[name], 4)}")
-    if len(loss) != len(want_loss):
-        detail = f"{len(loss)} steps recorded, expected {len(want_loss)}"
-    raise CheckError(f"{where}: {detail}\n  hint: {hint}")
+    raise CheckError(f"{where}: {detail}" + (named or (
+        f"{HINT}each epoch: order = rng.permutation(N) (one rng made once from the seed), "
+        "batches order[k*B:(k+1)*B], and for each batch record its loss, then "
+        "params[name] - learning_rate * grads[name]")))
 
 
 @check(NB, "test_train_matches_reference")
@@ -467,8 +415,10 @@ def train_batch_extremes(learner: Learner) -> None:
         if not (close(loss, want_loss) and all(close(got[k], want[k]) for k in want)):
             raise CheckError(
                 f"{where}: expected plain full-batch gradient descent: after 5 steps "
-                f"params['w'] = {fmt(want['w'])}, got {fmt(got['w'])}\n  hint: with one batch "
-                "holding every example, each epoch is one step params - learning_rate * grads"
+                f"params['w'] = {fmt(want['w'])}, got {fmt(got['w'])}"
+                + (_loop_hint(_LINREG, params, X, y, 0.1, 5, B, seed, loss) or (
+                    f"{HINT}with one batch holding every example, each epoch is one step "
+                    "params - learning_rate * grads"))
             )
     # Online: N steps per epoch, in the specified order.
     params, X, y, _ = _linreg_data(6, 2, seed=22, noise=0.2)
@@ -501,25 +451,12 @@ def train_epoch_loss(learner: Learner) -> None:
                              f"expected one per epoch, {epochs}")
         if close(epoch_loss, want):
             continue
-        per_epoch = loss.reshape(epochs, len(sizes))
-        slips = [
-            ("the plain mean of the step losses; weight each batch's loss by its size: "
-             "(1/N) Σ_k B_k · loss_k, so the short last batch counts less",
-             per_epoch.mean(axis=1)),
-            ("a running total that is never reset: start each epoch's sum at 0",
-             np.cumsum(per_epoch @ np.asarray(sizes, dtype=np.float64)) / n),
-            ("the sum of the step losses divided by N: multiply each loss by its batch size "
-             "first (each is a mean over B_k examples)", per_epoch.sum(axis=1) / n),
-            ("the last step's loss only: average over all the epoch's steps, weighted by "
-             "batch size", per_epoch[:, -1]),
-        ]
-        found = which(epoch_loss, slips, EXACT)
-        hint = (f"yours is {found}" if found else
-                "epoch_loss[e] = (1/N) Σ_k B_k · loss_k over the steps k of epoch e, with "
-                "the losses you recorded in history['loss']")
+        named = hint(epoch_loss, EPOCH_LOSS, loss, sizes) or (
+            f"{HINT}epoch_loss[e] = (1/N) Σ_k B_k · loss_k over the steps k of epoch e, with "
+            "the losses you recorded in history['loss']")
         raise CheckError(
             f"{where}: history['epoch_loss'] is {fmt(epoch_loss)}, expected {fmt(want)} from "
-            f"your step losses\n  hint: {hint}"
+            f"your step losses{named}"
         )
 
 
@@ -560,23 +497,6 @@ def _scales_data(n: int, seed: int) -> np.ndarray:
     return shift + scale * rng.standard_normal((n, 4))
 
 
-def _train_hint(got: np.ndarray, X: np.ndarray) -> str:
-    mu, sd = X.mean(axis=0), X.std(axis=0)
-    slips = [
-        ("statistics of the whole array: compute one mean and one std per FEATURE, "
-         "X_train.mean(axis=0) and X_train.std(axis=0)", (X - X.mean()) / X.std()),
-        ("statistics per example (axis=1): features are columns, so use axis=0",
-         (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)),
-        ("the sample std (ddof=1): use the population std, X_train.std(axis=0)",
-         (X - mu) / X.std(axis=0, ddof=1)),
-        ("only centred: divide by the standard deviation too", X - mu),
-        ("divided by the variance: divide by the standard deviation, its square root",
-         (X - mu) / sd**2),
-        ("scaled but not centred: subtract the mean first", X / sd),
-    ]
-    return which(got, slips, EXACT)
-
-
 @check(NB, "test_standardize_train")
 def standardize_train(learner: Learner) -> None:
     for n, seed in ((6, 0), (25, 1), (3, 2)):
@@ -586,13 +506,12 @@ def standardize_train(learner: Learner) -> None:
         want, _ = _standardize_reference(X_train, X_test)
         if close(tr, want):
             continue
-        hint = _train_hint(tr, X_train)
         raise CheckError(
             f"{where}: X_train_std has column means {fmt(tr.mean(axis=0), 4)} and stds "
             f"{fmt(tr.std(axis=0), 4)}; expected 0 and 1 in every column"
-            + (f"\n  hint: yours is {hint}" if hint else
-               "\n  hint: (X_train - mu) / sigma with mu, sigma = X_train.mean(axis=0), "
-               "X_train.std(axis=0)")
+            + (hint(tr, STANDARDIZE_TRAIN, X_train, X_test, want=want) or (
+                f"{HINT}(X_train - mu) / sigma with mu, sigma = X_train.mean(axis=0), "
+                "X_train.std(axis=0)"))
         )
 
 
@@ -605,33 +524,18 @@ def standardize_test(learner: Learner) -> None:
         where = (f"standardize with X_train {X_train.shape} and X_test {X_test.shape} "
                  f"({name})")
         _, te = _call_standardize(learner, X_train, X_test, where)
-        want_tr, want = _standardize_reference(X_train, X_test)
+        _, want = _standardize_reference(X_train, X_test)
         if close(te, want):
             continue
-        mu, sd = X_train.mean(axis=0), X_train.std(axis=0)
-        both = np.concatenate([X_train, X_test])
-        own_sd = X_test.std(axis=0)
-        slips = [
-            ("standardized with the test set's OWN statistics. Use the training mean and std "
-             "for both: the test set must go through the same function the model was trained "
-             "on (and one example alone has no std)",
-             (X_test - X_test.mean(axis=0)) / np.where(own_sd == 0, 1.0, own_sd)),
-            ("standardized with the statistics of the test set: use the training mean and std",
-             (X_test - X_test.mean(axis=0)) / own_sd),
-            ("statistics of training and test data together: compute mu and sigma from "
-             "X_train only", (X_test - both.mean(axis=0)) / both.std(axis=0)),
-            ("not standardized: apply the training mu and sigma to X_test too", X_test),
-            ("centred with the test mean but scaled by the training std: use the training "
-             "mean too", (X_test - X_test.mean(axis=0)) / sd),
-            ("training mean and test std: use the training std too",
-             (X_test - mu) / np.where(own_sd == 0, 1.0, own_sd)),
-        ]
-        hint = which(te, slips, EXACT)
         raise CheckError(
             f"{where}: X_test_std is wrong; expected (X_test - mu_train) / sigma_train"
-            + (f"\n  hint: yours is {hint}" if hint else
-               "\n  hint: compute mu and sigma once, from X_train, and use them for both sets")
+            + (hint(te, STANDARDIZE_TEST, X_train, X_test, want=want) or (
+                f"{HINT}compute mu and sigma once, from X_train, and use them for both sets"))
         )
+
+
+_ZERO_STD = ("that feature's std is 0, so (x - mu) / 0 is 0/0: replace a zero std by 1 "
+             "(sigma = np.where(sigma == 0, 1.0, sigma)), which maps the feature to x - mu")
 
 
 @check(NB, "test_standardize_constant")
@@ -642,19 +546,22 @@ def standardize_constant(learner: Learner) -> None:
         where = (f"standardize with a constant feature (column {col} of X_train is 4.25 in "
                  "every row)")
         tr, te = _call_standardize(learner, X_train, X_test, where)
-        want_tr, _ = _standardize_reference(X_train, X_test)
-        if not (np.all(np.isfinite(tr)) and np.all(np.isfinite(te))):
-            raise CheckError(
-                f"{where}: the result contains nan or inf\n  hint: that feature's std is 0, "
-                "so (x - mu) / 0 is 0/0: replace a zero std by 1 "
-                "(sigma = np.where(sigma == 0, 1.0, sigma)), which maps the feature to 0"
-            )
-        # X_test_std's values are test_standardize_test's business; here only X_train_std's
+        want_tr, want_te = _standardize_reference(X_train, X_test)
         if not close(tr, want_tr):
-            why = ("with sigma replaced by 1 the constant feature becomes x - mu: 0 for the "
-                   "training rows" if not close(tr[:, col], want_tr[:, col]) else
-                   "the constant feature is right; the others must be standardized as usual")
+            named = hint(tr, STANDARDIZE_TRAIN, X_train, X_test, want=want_tr)
+            if not named:
+                named = HINT + (_ZERO_STD if not np.all(np.isfinite(tr)) else
+                                "with sigma replaced by 1 the constant feature becomes x - mu: 0 "
+                                "for the training rows" if not close(tr[:, col], want_tr[:, col])
+                                else "the constant feature is right; the others must be "
+                                "standardized as usual")
             raise CheckError(
                 f"{where}: X_train_std is wrong: {differing(tr, want_tr)} (entries as [row, "
-                f"column])\n  hint: {why}"
+                f"column]){named}"
+            )
+        # X_test_std's values are test_standardize_test's business; here only that it is finite
+        if not np.all(np.isfinite(te)):
+            raise CheckError(
+                f"{where}: X_test_std contains nan or inf"
+                + (hint(te, STANDARDIZE_TEST, X_train, X_test, want=want_te) or HINT + _ZERO_STD)
             )

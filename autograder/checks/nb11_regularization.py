@@ -11,7 +11,8 @@ properties rather than against bplib's random stream: in train mode ``out / x`` 
 large inputs, the same seed gives the same output and another seed another one, and test mode is
 the identity. ``dropout_backward`` is always fed the cache of the learner's own
 ``dropout_forward`` (the learner chooses what it holds) and must route ``dout`` through that
-forward call's mask, ``out / x``, seeded or not.
+forward call's mask, ``out / x``, seeded or not. A known mistake is named by the catalogue
+(:mod:`autograder.mistakes.regularization`), as in the notebook's visible tests.
 """
 
 from __future__ import annotations
@@ -22,8 +23,14 @@ from typing import Any
 import numpy as np
 
 from autograder.framework import Learner, LearnerError, as_array, as_tuple, check, describe
-from autograder.mistakes import which
-from autograder.numeric import EXACT, Tolerance, close
+from autograder.mistakes import HINT, hint
+from autograder.mistakes.regularization import (
+    DROPOUT_BACKWARD,
+    DROPOUT_FORWARD,
+    L2_PENALTY_GRAD,
+    L2_PENALTY_LOSS,
+)
+from autograder.numeric import EXACT, Tolerance, close, differing
 from bplib.gradcheck import CheckError, GradientCheckError, check_gradient
 from bplib.regularization import l2_penalty as reference_l2
 
@@ -66,46 +73,20 @@ def _l2(learner: Learner, weights: Any, reg: float) -> tuple[Any, Any, str]:
     return loss, grads, where
 
 
-def _loss_slips(arrays: list[np.ndarray], reg: float) -> list[tuple[str, float]]:
-    squares = sum(float(np.sum(w * w)) for w in arrays)
-    slips = [
-        ("twice the penalty: the convention is 0.5 * reg * sum(w**2) (the 0.5 cancels the 2 "
-         "of the derivative)", reg * squares),
-        ("sum(|w|) * reg / 2: that is an L1 penalty; L2 squares the weights",
-         0.5 * reg * sum(float(np.sum(np.abs(w))) for w in arrays)),
-        ("the norm instead of its square: sum the squares w**2 without a square root",
-         0.5 * reg * np.sqrt(squares)),
-        ("the mean of w**2: the penalty sums over every entry", 0.5 * reg * sum(
-            float(np.mean(w * w)) for w in arrays)),
-    ]
-    if reg != 1:
-        slips.append(("0.5 * sum(w**2) without reg: multiply by the strength reg", 0.5 * squares))
-    return slips
-
-
 def _check_loss(loss: Any, weights: Any, reg: float, where: str) -> None:
-    arrays = list(weights) if isinstance(weights, list | tuple) else [weights]
     want = reference_l2(weights, reg)[0]
     got = as_array(loss, "loss")
-    if got.size != 1:
+    if got.ndim != 0:
         raise CheckError(
             f"{where}: the loss must be one number, got an array of shape {got.shape}\n  hint: "
-            "sum over every entry (np.sum(w * w)), and over every array of a list"
+            "sum over every entry (np.sum(w * w)), and over every array of a list, to a float"
         )
-    value = float(got.ravel()[0])
+    value = float(got)
     if np.isclose(value, want, rtol=1e-9, atol=1e-15):
         return
-    hint = ""
-    if reg > 0:
-        hint = which(value, _loss_slips(arrays, reg), Tolerance(1e-9, 1e-8))
-    if not hint and len(arrays) > 1:
-        for k, w in enumerate(arrays):
-            if np.isclose(value, reference_l2(w, reg)[0], rtol=1e-9):
-                hint = (f"the penalty of weights[{k}] alone: add up the penalties of every array "
-                        "in the list")
     raise CheckError(
         f"{where}: loss = {value:.10g}, expected 0.5 * reg * sum(w**2) = {want:.10g}"
-        + (f"\n  hint: yours is {hint}" if hint else "")
+        + hint(value, L2_PENALTY_LOSS, weights, reg, want=want)
     )
 
 
@@ -117,21 +98,10 @@ def _check_grad(got: Any, w: np.ndarray, reg: float, where: str, name: str = "gr
         )
     got = as_array(got, name)
     want = reg * w
-    slips = [
-        ("2 * reg * w: the 0.5 of the penalty cancels the 2 of d(w**2)/dw, so the gradient is "
-         "reg * w", 2 * reg * w),
-        ("-reg * w: the sign is flipped; the penalty grows with |w|, so its gradient points "
-         "along w", -reg * w),
-        ("0.5 * reg * w: d(w**2)/dw = 2 * w, which cancels the 0.5", 0.5 * reg * w),
-    ]
-    if reg != 1:
-        slips.append(("w itself: the factor reg is missing (the gradient is reg * w)", w))
-    if reg == 0:
-        slips = [("not zero: with reg = 0 there is no penalty, so its gradient is zero", w)]
     if got.shape == want.shape and not close(got, want):
-        hint = which(got, slips, EXACT)
-        if hint:
-            raise GradientCheckError(f"{where}: {name} is wrong.\n  hint: yours is {hint}")
+        why = hint(got, L2_PENALTY_GRAD, w, reg, want=want)
+        if why:
+            raise GradientCheckError(f"{where}: {name} is wrong.{why}")
         if reg == 0 and np.any(got):
             raise GradientCheckError(
                 f"{where}: {name} must be all zeros when reg = 0 (there is no penalty)"
@@ -150,7 +120,7 @@ L2_LOSS_CASES = [
     (_weights(1105, [(4, 4)], 1e-3), 0.7),
 ]  # fmt: skip
 L2_GRAD_CASES = [
-    ([W_EXAMPLE], 0.1), (_weights(111, [(3, 4)]), 0.1), (_weights(111, [(3, 4)]), 0.5),
+    (_weights(111, [(3, 4)]), 0.1), (_weights(111, [(3, 4)]), 0.5), ([W_EXAMPLE], 0.1),
     # hidden
     (_weights(1111, [(7,)]), 1e-3), (_weights(1112, [(2, 3, 4)]), 2.0),
     (_weights(1113, [(5, 5)]), 0.0), (_weights(1114, [(1, 3)]), 1.0),
@@ -225,41 +195,28 @@ def _train_where(shape: tuple[int, ...], p: float, seed: int | None) -> str:
     return f"dropout_forward(x of shape {shape}, p={p:g}, mode='train'{seeded})"
 
 
-def _check_statistics(out: np.ndarray, x: np.ndarray, p: float, where: str) -> None:
+def _check_statistics(out: np.ndarray, x: np.ndarray, param: dict[str, Any], where: str) -> None:
     """out / x must be 0 or 1/(1 - p), with about a fraction p of zeros."""
-    ratio = out / x
-    kept = ratio != 0
+    p = param["p"]
+    kept = out != 0
+    want = x * kept / (1 - p)  # the right answer for the learner's own mask
     dropped = 1.0 - float(kept.mean())
     spread = 6.0 * np.sqrt(p * (1 - p) / x.size) + 1e-12
     if abs(dropped - p) > spread:
-        if abs(dropped - (1 - p)) <= spread:
-            hint = ("p is the probability of DROPPING a unit, so keep each unit with probability "
-                    "1 - p (keep where u >= p)")
-        elif dropped == 0:
-            hint = "in train mode each unit must be set to 0 with probability p"
-        else:
-            hint = "each unit must be dropped independently with probability p"
+        why = hint(out, DROPOUT_FORWARD, x, param, want=want) or HINT + (
+            "in train mode each unit must be set to 0 with probability p" if dropped == 0 else
+            "each unit must be dropped independently with probability p")
         raise CheckError(
-            f"{where}: you dropped {dropped:.1%} of the units, expected about {p:.0%}\n"
-            f"  hint: {hint}"
+            f"{where}: you dropped {dropped:.1%} of the units, expected about {p:.0%}{why}"
         )
     scale = 1.0 / (1.0 - p)
-    values = ratio[kept]
+    values = (out / x)[kept]
     if values.size and not np.allclose(values, scale, rtol=1e-9, atol=0):
-        slips = [
-            ("the kept units are not rescaled: divide them by the keep probability 1 - p, "
-             "so that E[out] = x and test mode can stay the identity", 1.0),
-            ("the kept units are multiplied by 1 - p; inverted dropout DIVIDES by 1 - p "
-             "(the keep probability)", 1.0 - p),
-            ("the kept units are divided by p; divide by the keep probability 1 - p",
-             1.0 / p if p else np.inf),
-        ]
-        hint = which(values, [(text, np.full_like(values, factor)) for text, factor in slips],
-                     Tolerance(1e-9, 1e-8))
-        hint = hint or "out must be x * mask / (1 - p) with a mask of zeros and ones"
+        why = hint(out, DROPOUT_FORWARD, x, param, want=want) or (
+            f"{HINT}out must be x * mask / (1 - p) with a mask of zeros and ones")
         raise CheckError(
             f"{where}: on the kept units out / x should be 1 / (1 - p) = {scale:.6g}, got values "
-            f"between {values.min():.6g} and {values.max():.6g}\n  hint: {hint}"
+            f"between {values.min():.6g} and {values.max():.6g}{why}"
         )
 
 
@@ -278,7 +235,7 @@ def dropout_forward_train(learner: Learner) -> None:
         param = {"p": p, "mode": "train"} if seed is None else {"p": p, "mode": "train", "seed": seed}
         where = _train_where(x.shape, p, seed)
         out, _ = _dropout(learner, x, param, where)
-        _check_statistics(out, x, p, where)
+        _check_statistics(out, x, param, where)
     # p = 0 drops nothing: the identity, also in train mode.
     x = rng.standard_normal((30, 20))
     out, _ = _dropout(learner, x, {"p": 0.0, "mode": "train", "seed": 16}, _train_where(x.shape, 0, 16))
@@ -326,17 +283,12 @@ def dropout_forward_test(learner: Learner) -> None:
         param = {"p": p, "mode": "test"} if seed is None else {"p": p, "mode": "test", "seed": seed}
         where = f"dropout_forward(x of shape {x.shape}, p={p:g}, mode='test')"
         out, _ = _dropout(learner, x, param, where)
-        if close(out, x, Tolerance(1e-12, EXACT.atol)):
+        same = Tolerance(1e-12, EXACT.atol)
+        if close(out, x, same):
             continue
-        scaled = "scaled in test mode: inverted dropout already divided by 1 - p in training, so "
-        hint = ""
-        if close(out, x * (1 - p)) or close(out, x / (1 - p)):
-            hint = scaled + "test mode returns x unchanged"
-        elif np.any(out == 0):
-            hint = "units dropped in test mode: at test time every unit is used; return x unchanged"
         raise CheckError(
-            f"{where}: out must equal x in test mode, but it differs"
-            + (f"\n  hint: {hint}" if hint else "")
+            f"{where}: out must equal x in test mode; {differing(out, x, same)}"
+            + hint(out, DROPOUT_FORWARD, x, param, want=x)
         )
 
 
@@ -368,21 +320,18 @@ def dropout_backward_train(learner: Learner) -> None:
         local = out / x  # the scaled mask this forward call used: d out / d x, entry by entry
         dx = _backward(learner, dout, cache, where)
         want = dout * local
+        note = ""
+        if not np.allclose(local[local != 0], 1 / (1 - p), rtol=1e-9, atol=0):
+            note = ("\n  note: your dropout_forward does not scale the kept units by 1 / (1 - p), "
+                    "and dx is checked against the out it gives: fix dropout_forward first")
         if dx.shape == want.shape and not close(dx, want):
-            kept = local != 0
-            hint = ""
-            if p > 0 and close(dx, dout * kept):
-                hint = ("the kept units' gradient is not scaled: the forward pass multiplied them "
-                        "by 1 / (1 - p), so d out / d x = mask / (1 - p)")
-            elif np.any((dx != 0) != kept) and close(dx[dx != 0], (dout * np.max(local))[dx != 0]):
-                hint = ("dx uses a different mask from the forward pass: use the mask from the "
-                        "cache (a newly drawn mask belongs to a different thinned network)")
-            if hint:
-                raise GradientCheckError(f"{where}: dx is wrong.\n  hint: {hint}")
+            why = hint(dx, DROPOUT_BACKWARD, dout, param, want=want)
+            if why:
+                raise GradientCheckError(f"{where}: dx is wrong.{why}{note}")
         try:
             check_gradient(dx, want, "dx", tol=1e-9, numeric_ones=local)
         except GradientCheckError as exc:
-            raise GradientCheckError(f"{where}: {exc}") from None
+            raise GradientCheckError(f"{where}: {exc}{note}") from None
         _, cache = _dropout(learner, x, param, _train_where(shape, p, seed))
         zero = _backward(learner, np.zeros(shape), cache, where)
         if np.any(zero):
@@ -411,7 +360,6 @@ def dropout_backward_test(learner: Learner) -> None:
             ) from None
         if close(dx, dout, Tolerance(1e-12, EXACT.atol)):
             continue
-        hint = "in test mode dropout is the identity, so dx = dout"
-        if close(dx, dout * (1 - p)) or close(dx, dout / (1 - p)):
-            hint = "dx is scaled in test mode; " + hint
-        raise GradientCheckError(f"{where}: dx must equal dout\n  hint: {hint}")
+        why = hint(dx, DROPOUT_BACKWARD, dout, {"p": p, "mode": "test"}, want=dout) or (
+            f"{HINT}in test mode dropout is the identity, so dx = dout")
+        raise GradientCheckError(f"{where}: dx must equal dout{why}")

@@ -3,8 +3,10 @@ running statistics, backward through the graph and by the compact formula) and l
 
 One check per graded test cell; each repeats the cell's visible cases and adds hidden ones: other
 shapes (never N = 2 or D = 2, where a normalized column is just ±1), square batches, large
-offsets and scales, a feature of tiny variance (where eps matters), other eps and momentum, a
-batch of one example for layer norm and for test mode.
+offsets and scales, a feature of tiny variance (where eps matters) and a constant one (where only
+eps keeps the division finite), other eps and momentum, a batch of one example for layer norm and
+for test mode. A known mistake is named by the catalogue
+(:mod:`autograder.mistakes.normalization`), as in the notebook's visible tests.
 
 Forward values are compared with :mod:`bplib.normalization`. The learner chooses the cache, so
 every backward pass is fed the cache of the learner's own forward pass and its gradients are
@@ -17,14 +19,26 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from autograder.framework import Learner, LearnerError, as_array, as_tuple, check
-from autograder.mistakes import which
-from autograder.numeric import MATCH, Tolerance, close, quiet, worst_entry
+from autograder.mistakes import HINT, Mistake, hint
+from autograder.mistakes.normalization import (
+    BATCHNORM_DBETA,
+    BATCHNORM_DGAMMA,
+    BATCHNORM_DX,
+    BATCHNORM_FORWARD,
+    LAYERNORM_DBETA,
+    LAYERNORM_DGAMMA,
+    LAYERNORM_DX,
+    LAYERNORM_FORWARD,
+    RUNNING_MEAN,
+    RUNNING_VAR,
+)
+from autograder.numeric import MATCH, Tolerance, close, worst_entry
 from bplib import normalization as ref
 from bplib.gradcheck import CheckError, GradientCheckError, check_gradient, numerical_gradient_array
 
@@ -36,6 +50,9 @@ NB = "12-normalization"
 X_EXAMPLE = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 4.0]])
 GAMMA_EXAMPLE = np.array([2.0, 0.5])
 BETA_EXAMPLE = np.array([1.0, -1.0])
+# The visible tests' inputs where eps matters: a feature (column), an example (row) of tiny variance.
+TINY_EXAMPLE = np.array([[1.0, 0.0], [3.0, 0.001], [5.0, 0.002]])
+TINY_ROW_EXAMPLE = np.array([[1.0, 2.0], [0.0, 0.002], [5.0, 4.0]])
 
 GRAD_TOL = 1e-6  # centered differences of a normalization are good to about 1e-8
 
@@ -75,55 +92,28 @@ def _normalize(x: np.ndarray, mean: Any, var: Any, eps: float, gamma: np.ndarray
     return gamma * (x - mean) / np.sqrt(var + eps) + beta
 
 
-def _check_out(out: np.ndarray, want: np.ndarray, where: str,
-               slips: list[tuple[str, Callable[[], np.ndarray]]]) -> None:
-    tol = Tolerance(1e-8, 1e-10)
-    if close(out, want, tol):
+def _check_out(out: np.ndarray, want: np.ndarray, where: str, mistakes: Sequence[Mistake],
+               inputs: tuple[Any, ...]) -> None:
+    """out must be want; a known mistake of ``inputs`` (the forward call's) is named."""
+    if close(out, want, Tolerance(1e-8, 1e-10)):
         return
-    hint = which(out, [(text, _made(make)) for text, make in slips], tol)
-    (i, j), yours, expected = worst_entry(out, want)
-    raise CheckError(
-        f"{where}: out is wrong; worst entry out[{i}, {j}]: yours = {yours:.8g}, expected "
-        f"{expected:.8g}" + (f"\n  hint: yours is {hint}" if hint else "")
-    )
+    raise CheckError(f"{where}: out is wrong; {_gap('out', out, want)}"
+                     + hint(out, mistakes, *inputs, want=want))
 
 
-def _made(make: Callable[[], np.ndarray]) -> np.ndarray | None:
-    """A slip's value, or None where its shapes do not broadcast for this input."""
-    try:
-        with quiet():
-            return make()
-    except ValueError:
-        return None
+def _gap(name: str, got: np.ndarray, want: np.ndarray) -> str:
+    """The entry of ``got`` furthest from ``want``, with the digits that tell the two apart."""
+    ix, yours, expected = worst_entry(got, want)
+    return (f"worst entry {name}[{', '.join(map(str, ix))}]: yours = {yours:.11g}, expected "
+            f"{expected:.11g}")
 
 
 # ----------------------------------------------------------------------------- batchnorm_forward
 
 
-def _bn_train_slips(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float
-                    ) -> list[tuple[str, Callable[[], np.ndarray]]]:
-    mean, var = x.mean(axis=0), x.var(axis=0)
-    return [
-        ("the variance divided by N - 1; batch norm divides by N (x.var(axis=0))",
-         lambda: _normalize(x, mean, x.var(axis=0, ddof=1), eps, gamma, beta)),
-        ("eps added outside the square root: use sqrt(var + eps)",
-         lambda: gamma * (x - mean) / (np.sqrt(var) + eps) + beta),
-        ("normalized with the default eps = 1e-5: use bn_param['eps'] when it is given",
-         lambda: _normalize(x, mean, var, 1e-5, gamma, beta)),
-        ("divided by the variance, not by the standard deviation sqrt(var + eps)",
-         lambda: gamma * (x - mean) / (var + eps) + beta),
-        ("not scaled and shifted: out = gamma * xhat + beta", lambda: _normalize(
-            x, mean, var, eps, np.ones_like(gamma), np.zeros_like(beta))),
-        ("gamma and beta swapped: out = gamma * xhat + beta",
-         lambda: _normalize(x, mean, var, eps, beta, gamma)),
-        ("the statistics of each row (axis 1); batch norm normalizes each feature (column) "
-         "over the batch, axis 0", lambda: _normalize(
-             x, x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True), eps, gamma, beta)),
-    ]
-
-
 def _bn_train_cases() -> list[tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]]:
-    cases = [(X_EXAMPLE, GAMMA_EXAMPLE, BETA_EXAMPLE, {"mode": "train"})]
+    cases = [(X_EXAMPLE, GAMMA_EXAMPLE, BETA_EXAMPLE, {"mode": "train"}),
+             (TINY_EXAMPLE, GAMMA_EXAMPLE, BETA_EXAMPLE, {"mode": "train", "eps": 1e-4})]
     x, _, _ = _draw(120, 50, 4, 3.0, 7.0)
     cases.append((x, np.ones(4), np.zeros(4), {"mode": "train"}))
     for seed, n, d, scale, offset, param in [
@@ -141,6 +131,10 @@ def _bn_train_cases() -> list[tuple[np.ndarray, np.ndarray, np.ndarray, dict[str
     x[:, 0] *= 1e-3
     cases.append((x, gamma, beta, {"mode": "train"}))
     cases.append((x, gamma, beta, {"mode": "train", "eps": 1e-2}))
+    # A constant feature (variance 0): its xhat is 0 / sqrt(0 + eps) = 0, so its out is beta.
+    x, gamma, beta = _draw(1208, 6, 3)
+    x[:, 1] = 2.5
+    cases.append((x, gamma, beta, {"mode": "train"}))
     return cases
 
 
@@ -150,36 +144,17 @@ def batchnorm_forward_train(learner: Learner) -> None:
     for x, gamma, beta, param in _bn_train_cases():
         out, _, _, where = _forward(learner, "batchnorm_forward", x, gamma, beta, param)
         want = ref.batchnorm_forward(x, gamma, beta, copy.deepcopy(param))[0]
-        _check_out(out, want, where, _bn_train_slips(x, gamma, beta, param.get("eps", 1e-5)))
-
-
-def _running_slips(old: np.ndarray, batch: np.ndarray, m: float, unbiased: np.ndarray | None
-                   ) -> list[tuple[str, np.ndarray]]:
-    slips = [
-        ("not updated: in train mode store momentum * running + (1 - momentum) * batch "
-         "statistic in bn_param", old),
-        ("the momentum weights swapped: momentum weights the OLD running value, running = "
-         "momentum * running + (1 - momentum) * batch", m * batch + (1 - m) * old),
-        ("the batch statistic alone: average it into the old value, running = momentum * "
-         "running + (1 - momentum) * batch", batch),
-    ]
-    if unbiased is not None:
-        slips.append(("the running variance made from the unbiased variance (N - 1): store the "
-                      "variance batch norm normalizes with, x.var(axis=0)",
-                      m * old + (1 - m) * unbiased))
-        slips.append(("the running variance made from the standard deviation: average the "
-                      "variance", m * old + (1 - m) * np.sqrt(batch)))
-    return slips
+        _check_out(out, want, where, BATCHNORM_FORWARD, (x, gamma, beta, param))
 
 
 def _check_running(param_after: dict[str, Any] | None, want: dict[str, Any], before: dict[str, Any],
                    x: np.ndarray, where: str) -> None:
+    """bn_param's running averages after a train-mode call (``before``: bn_param as given)."""
     if param_after is None:
         raise CheckError(f"{where}: bn_param is gone")
     d = x.shape[1]
-    m = float(before.get("momentum", 0.9))
-    for key, batch, unbiased in (("running_mean", x.mean(axis=0), None),
-                                 ("running_var", x.var(axis=0), x.var(axis=0, ddof=1))):
+    gamma, beta = np.ones(d), np.zeros(d)
+    for key, table in (("running_mean", RUNNING_MEAN), ("running_var", RUNNING_VAR)):
         if key not in param_after:
             raise CheckError(
                 f"{where}: bn_param has no '{key}' after a training step: the running averages "
@@ -191,13 +166,9 @@ def _check_running(param_after: dict[str, Any] | None, want: dict[str, Any], bef
             raise CheckError(f"{where}: bn_param['{key}'] has shape {got.shape}, expected (D,) = ({d},)")
         if close(got, want[key], Tolerance(1e-9, 1e-12)):
             continue
-        old = np.asarray(before.get(key, np.zeros(d)), dtype=np.float64)
-        hint = which(got, _running_slips(old, batch, m, unbiased), Tolerance(1e-9, 1e-12))
-        if hint.startswith("not updated"):
-            hint = "the running averages were not updated: " + hint[len("not updated: "):]
         raise CheckError(
-            f"{where}: bn_param['{key}'] is {np.round(got, 6).tolist()}, expected "
-            f"{np.round(want[key], 6).tolist()}" + (f"\n  hint: {hint}" if hint else "")
+            f"{where}: bn_param['{key}'] is wrong; {_gap(key, got, want[key])}"
+            + hint(got, table, x, gamma, beta, before, want=want[key])
         )
 
 
@@ -232,7 +203,7 @@ def batchnorm_forward_test(learner: Learner) -> None:
     """Test mode normalizes with the running averages and leaves bn_param unchanged."""
     rm, rv = np.array([1.0, -1.0]), np.array([4.0, 0.25])
     cases = [(X_EXAMPLE, GAMMA_EXAMPLE, BETA_EXAMPLE, rm, rv, {}),
-             (X_EXAMPLE[:1], GAMMA_EXAMPLE, BETA_EXAMPLE, rm, rv, {})]
+             (X_EXAMPLE[:1], GAMMA_EXAMPLE, BETA_EXAMPLE, rm, rv, {"eps": 1e-2})]
     rng = np.random.default_rng(1220)
     for seed, n, d, extra in [(1221, 5, 4, {}), (1222, 1, 6, {"eps": 1e-2}), (1223, 7, 3, {}),
                               (1224, 4, 4, {"momentum": 0.5})]:
@@ -243,16 +214,7 @@ def batchnorm_forward_test(learner: Learner) -> None:
         out, _, after, where = _forward(learner, "batchnorm_forward", x, gamma, beta, param)
         eps = extra.get("eps", 1e-5)
         want = _normalize(x, mean, var, eps, gamma, beta)
-        slips: list[tuple[str, Callable[[], np.ndarray]]] = [
-            ("normalized with the batch's own statistics: in test mode normalize with bn_param's "
-             "running_mean and running_var", lambda x=x, g=gamma, b=beta, e=eps: _normalize(
-                 x, x.mean(axis=0), x.var(axis=0), e, g, b)),
-            ("eps added outside the square root: use sqrt(running_var + eps)",
-             lambda x=x, g=gamma, b=beta, e=eps, m=mean, v=var: g * (x - m) / (np.sqrt(v) + e) + b),
-            ("divided by running_var, not by its square root", lambda x=x, g=gamma, b=beta, e=eps,
-             m=mean, v=var: g * (x - m) / (v + e) + b),
-        ]
-        _check_out(out, want, where, slips)
+        _check_out(out, want, where, BATCHNORM_FORWARD, (x, gamma, beta, param))
         for key, value in (("running_mean", mean), ("running_var", var)):
             got = None if after is None else after.get(key)
             if got is None or not close(got, value, Tolerance(0, 0)):
@@ -277,50 +239,10 @@ def _reference_numeric(kind: str, x: np.ndarray, gamma: np.ndarray, beta: np.nda
     return numerical_gradient_array(f, inputs[name].copy(), dout)
 
 
-def _dx_slips(kind: str, x: np.ndarray, gamma: np.ndarray, param: dict[str, Any],
-              dout: np.ndarray) -> list[tuple[str, Callable[[], np.ndarray]]]:
-    """dx of the usual mistakes, for batch norm (axis 0) or layer norm (axis 1)."""
-    eps = float(param.get("eps", 1e-5))
-    axis = 0 if kind == "batchnorm" else 1
-    s = 1.0 / np.sqrt(x.var(axis=axis, keepdims=True) + eps)
-    xhat = (x - x.mean(axis=axis, keepdims=True)) * s
-    g = dout * gamma
-    count = x.shape[axis]
-
-    def compact(gg: np.ndarray, ax: int) -> np.ndarray:
-        """The compact formula for upstream gg, its sums taken along ``ax``."""
-        m = gg.shape[ax]
-        return s / m * (m * gg - gg.sum(axis=ax, keepdims=True)
-                        - xhat * (gg * xhat).sum(axis=ax, keepdims=True))
-
-    stats = "the batch (axis 0)" if axis == 0 else "each example's features (axis 1)"
-    return [
-        ("missing the path through the mean: x also reaches the loss through mu = mean(x); "
-         "add dmu / N with dmu = -sum(dxc) (in the compact formula: the - sum(g) term)",
-         lambda: s * g - s / count * xhat * (g * xhat).sum(axis=axis, keepdims=True)),
-        ("missing the path through the variance (the - xhat * sum(g * xhat) term of the compact "
-         "formula)", lambda: s * (g - g.mean(axis=axis, keepdims=True))),
-        ("the gradient with mean and variance treated as constants (the test-mode formula); in "
-         "train mode they depend on x", lambda: s * g),
-        ("computed from dout instead of g = dout * gamma: multiply by gamma first (dxhat = "
-         "dout * gamma)", lambda: compact(dout, axis)),
-        (f"summed along the wrong axis: the normalization's sums run over {stats}",
-         lambda: compact(g, 1 - axis)),
-    ]
-
-
-def _param_slips(name: str, got: np.ndarray, dout: np.ndarray, xhat: np.ndarray) -> str:
-    n, d = dout.shape
-    if got.shape == (n,) and n != d:
-        return (f"{name} was summed over axis 1 (the features); sum over axis 0, the batch: "
-                "gamma and beta are shared by every example, one entry per feature")
-    if name == "dgamma" and close(got, dout.sum(axis=0), MATCH):
-        return "dgamma must be weighted by xhat: dgamma = sum over the batch of dout * xhat"
-    if name == "dbeta" and close(got, (dout * xhat).sum(axis=0), MATCH):
-        return "dgamma and dbeta are swapped: dbeta = sum(dout), dgamma = sum(dout * xhat)"
-    if close(got, (dout * xhat if name == "dgamma" else dout).mean(axis=0), MATCH):
-        return f"{name} was averaged over the batch: sum over it instead (dout already carries any 1/N)"
-    return ""
+GRAD_MISTAKES = {
+    "batchnorm": {"x": BATCHNORM_DX, "gamma": BATCHNORM_DGAMMA, "beta": BATCHNORM_DBETA},
+    "layernorm": {"x": LAYERNORM_DX, "gamma": LAYERNORM_DGAMMA, "beta": LAYERNORM_DBETA},
+}
 
 
 def _check_backward(learner: Learner, forward: str, backward: str, names: list[str],
@@ -343,9 +265,6 @@ def _check_backward(learner: Learner, forward: str, backward: str, names: list[s
         if not close(out, ref_out, Tolerance(1e-8, MATCH.atol)):
             note = (f"\n  note: your {forward} gives the wrong out for these inputs too, and this "
                     f"backward pass is checked with the cache it returns: fix {forward} first")
-        xhat = (x - x.mean(axis=0 if kind == "batchnorm" else 1, keepdims=True))
-        xhat = xhat / np.sqrt(x.var(axis=0 if kind == "batchnorm" else 1, keepdims=True)
-                              + float(param.get("eps", 1e-5)))
         for name in names:
             index = ("x", "gamma", "beta").index(name)
             gname = f"d{name}"
@@ -353,16 +272,6 @@ def _check_backward(learner: Learner, forward: str, backward: str, names: list[s
                 raise GradientCheckError(f"{where}: {gname} is None: is it computed and returned?")
             got = as_array(result[index], gname)
             numeric = _reference_numeric(kind, x, gamma, beta, param, dout, name)
-            hint = ""
-            if name == "x" and got.shape == x.shape and not close(got, numeric, Tolerance(1e-5, 1e-8)):
-                hint = which(got, [(text, _made(make))
-                                   for text, make in _dx_slips(kind, x, gamma, param, dout)],
-                             Tolerance(1e-6, 1e-9))
-            elif name != "x" and not close(got, numeric, Tolerance(1e-5, 1e-8)):
-                hint = _param_slips(gname, got, dout, xhat)
-            if hint:
-                hint = f"yours is {hint}" if name == "x" else hint
-                raise GradientCheckError(f"{where}: {gname} is wrong.\n  hint: {hint}{note}")
             try:
                 check_gradient(
                     got, numeric, gname, GRAD_TOL, batch_size=n,
@@ -370,7 +279,11 @@ def _check_backward(learner: Learner, forward: str, backward: str, names: list[s
                         _reference_numeric, kind, x, gamma, beta, param, np.ones((n, d)), name),
                 )
             except GradientCheckError as exc:
-                raise GradientCheckError(f"{where}: {exc}{note}") from None
+                # a known mistake's hint in place of the checker's generic one
+                why = hint(got, GRAD_MISTAKES[kind][name], x, gamma, beta, param, dout,
+                           want=numeric)
+                text = str(exc).split(HINT, 1)[0] + why if why else str(exc)
+                raise GradientCheckError(f"{where}: {text}{note}") from None
         # Zero upstream gradient in, zeros out (a fresh forward pass: the cache may be spent).
         _, cache, _, _ = _forward(learner, forward, x, gamma, beta, param)
         zero = getattr(learner, backward)(np.zeros((n, d)), cache)
@@ -430,10 +343,8 @@ def batchnorm_backward_alt(learner: Learner) -> None:
 # ----------------------------------------------------------------------------- layer norm
 
 
-def _ln_cases() -> list[tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]]:
-    cases = [(X_EXAMPLE, GAMMA_EXAMPLE, BETA_EXAMPLE, {"eps": 1e-5})]
-    x, _, _ = _draw(125, 3, 40, 2.0, -5.0)
-    cases.append((x, np.ones(40), np.zeros(40), {}))
+def _ln_backward_cases() -> list[tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]]:
+    cases = []
     for seed, n, d, scale, offset, param in [
         (126, 4, 5, 1.0, 0.0, {}), (127, 4, 5, 1.0, 0.0, {}),  # the visible draws
         (1250, 1, 6, 1.0, 0.0, {}), (1251, 7, 3, 4.0, 2.0, {"eps": 1e-3}),
@@ -448,31 +359,23 @@ def _ln_cases() -> list[tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]
     return cases
 
 
-def _ln_slips(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float
-              ) -> list[tuple[str, Callable[[], np.ndarray]]]:
-    mean, var = x.mean(axis=1, keepdims=True), x.var(axis=1, keepdims=True)
-    return [
-        ("the statistics of each feature over the batch (axis 0), as in batch norm; layer "
-         "norm normalizes each example (row) over its features, axis 1",
-         lambda: _normalize(x, x.mean(axis=0), x.var(axis=0), eps, gamma, beta)),
-        ("the variance divided by D - 1; layer norm divides by D (x.var(axis=1))",
-         lambda: _normalize(x, mean, x.var(axis=1, ddof=1, keepdims=True), eps, gamma, beta)),
-        ("eps added outside the square root: use sqrt(var + eps)",
-         lambda: gamma * (x - mean) / (np.sqrt(var) + eps) + beta),
-        ("normalized with the default eps = 1e-5: use ln_param['eps'] when it is given",
-         lambda: _normalize(x, mean, var, 1e-5, gamma, beta)),
-        ("x.mean(axis=1) without keepdims, broadcast along the wrong axis: keep the axis so "
-         "that it broadcasts over each row", lambda: _normalize(
-             x, x.mean(axis=1), x.var(axis=1), eps, gamma, beta)),
-        ("not scaled and shifted: out = gamma * xhat + beta", lambda: _normalize(
-            x, mean, var, eps, np.ones_like(gamma), np.zeros_like(beta))),
-    ]
+def _ln_forward_cases() -> list[tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]]:
+    cases = [(X_EXAMPLE, GAMMA_EXAMPLE, BETA_EXAMPLE, {"eps": 1e-5}),
+             (TINY_ROW_EXAMPLE, GAMMA_EXAMPLE, BETA_EXAMPLE, {"eps": 1e-4})]
+    x, _, _ = _draw(125, 3, 40, 2.0, -5.0)
+    cases.append((x, np.ones(40), np.zeros(40), {}))
+    cases += _ln_backward_cases()
+    # A constant example (variance 0): its xhat is 0 / sqrt(0 + eps) = 0, so its out is beta.
+    x, gamma, beta = _draw(1256, 3, 4)
+    x[2] = -1.5
+    cases.append((x, gamma, beta, {}))
+    return cases
 
 
 @check(NB, "test_layernorm_forward")
 def layernorm_forward(learner: Learner) -> None:
     """Each example (row) normalized over its D features with its own mean and biased variance."""
-    for x, gamma, beta, param in _ln_cases():
+    for x, gamma, beta, param in _ln_forward_cases():
         try:
             out, _, _, where = _forward(learner, "layernorm_forward", x, gamma, beta, param)
         except LearnerError as exc:
@@ -483,18 +386,17 @@ def layernorm_forward(learner: Learner) -> None:
                 "broadcasts over each row, x.mean(axis=1, keepdims=True) of shape (N, 1)"
             ) from None
         want = ref.layernorm_forward(x, gamma, beta, copy.deepcopy(param))[0]
-        slips = _ln_slips(x, gamma, beta, float(param.get("eps", 1e-5)))
-        _check_out(out, want, where, slips)
+        _check_out(out, want, where, LAYERNORM_FORWARD, (x, gamma, beta, param))
 
 
 @check(NB, "test_layernorm_backward_dx")
 def layernorm_backward_dx(learner: Learner) -> None:
     """dx by the compact formula with sums over each row, through the learner's forward pass."""
-    _check_backward(learner, "layernorm_forward", "layernorm_backward", ["x"], _ln_cases()[2:])
+    _check_backward(learner, "layernorm_forward", "layernorm_backward", ["x"], _ln_backward_cases())
 
 
 @check(NB, "test_layernorm_backward_dgamma_dbeta")
 def layernorm_backward_dgamma_dbeta(learner: Learner) -> None:
     """dgamma and dbeta still sum over the batch (axis 0)."""
     _check_backward(learner, "layernorm_forward", "layernorm_backward", ["gamma", "beta"],
-                    _ln_cases()[2:])
+                    _ln_backward_cases())

@@ -19,7 +19,7 @@ from .registry import (
     module_name,
     run,
 )
-from .results import as_array, as_tuple, describe, kept, unusable
+from .results import as_array, as_tuple, describe, error_sentence, kept, unusable
 
 __all__ = [
     "CHECKS",
@@ -35,6 +35,7 @@ __all__ = [
     "check_table",
     "checks_for",
     "describe",
+    "error_sentence",
     "helper",
     "kept",
     "load_checks",

@@ -15,6 +15,8 @@ import numpy as np
 
 from bplib.gradcheck import CheckError
 
+from .results import error_sentence
+
 __all__ = ["HELPER_GLOBALS", "InKernelLearner", "Learner", "LearnerError", "helper"]
 
 
@@ -26,7 +28,7 @@ class LearnerError(CheckError):
         if exc_type == "NotImplementedError":
             text = f"not implemented yet: fill in the answer cell `{where}`"
         else:
-            text = f"`{where}` raised {exc_type}: {message}" if message else f"`{where}` raised {exc_type}"
+            text = f"your `{where}` stopped with an error — {error_sentence(exc_type, message)}"
         super().__init__(text)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from bplib.gradcheck import CheckError
 
-__all__ = ["as_array", "as_tuple", "describe", "kept", "unusable"]
+__all__ = ["as_array", "as_tuple", "describe", "error_sentence", "kept", "unusable"]
 
 
 def describe(value: Any) -> str:
@@ -41,11 +41,48 @@ def describe(value: Any) -> str:
 def unusable(exc: BaseException) -> str:
     """The reason given when a check trips over a result it did not expect (a check's own bug,
     or a result of a form no check foresaw): what to look at, not the grader's exception."""
+    del exc  # the grader's own exception says nothing a learner can act on
     return (
         "your result could not be checked: it does not have the form the docstring describes "
         "(check the type, the shape and that the values are numbers; print it on the "
-        f"notebook's example to compare) [grader: {type(exc).__name__}]"
+        "notebook's example to compare)"
     )
+
+
+# What Python's errors mean, in a learner's words: a reason names the problem, not a class.
+_ERRORS = {
+    "ArithmeticError": "an arithmetic error",
+    "AssertionError": "an assertion in your code failed",
+    "AttributeError": "an object has no attribute of that name",
+    "FloatingPointError": "a floating-point overflow or invalid value",
+    "ImportError": "an import failed",
+    "IndentationError": "the indentation is wrong",
+    "IndexError": "an index is out of range",
+    "KeyError": "a dictionary has no such key",
+    "LinAlgError": "a linear-algebra routine failed",
+    "MemoryError": "it ran out of memory",
+    "ModuleNotFoundError": "a module that is not available was imported",
+    "NameError": "a name is used that is not defined",
+    "OverflowError": "a number is too large",
+    "RecursionError": "the recursion went too deep (a function that keeps calling itself?)",
+    "ReferenceUseError": "it called the course's reference implementation",
+    "StopIteration": "an iterator ran out",
+    "SyntaxError": "the code is not valid Python",
+    "TypeError": "a value of the wrong type was used (for example None, or a tuple for an array)",
+    "UnboundLocalError": "a local variable is used before it is assigned",
+    "ValueError": "a value could not be used (often arrays whose shapes do not fit together)",
+    "WireError": "the result could not be sent to the grader (too large, too deeply nested, or "
+    "not plain data)",
+    "ZeroDivisionError": "a division by zero",
+}
+
+
+def error_sentence(exc_type: str, message: str) -> str:
+    """What an error raised by the learner's code means, with its message: never the bare
+    exception class (``"a division by zero: float division by zero"``)."""
+    what = _ERRORS.get(exc_type, "an error")
+    message = message.strip()
+    return f"{what}: {message}" if message and message != exc_type else what
 
 
 def as_array(

@@ -8,14 +8,20 @@ result is and what to do instead. Which mistake a
 wrong answer is: :func:`diagnose` (the first whose result the answer matches); the message
 only: :func:`hint`. One module per topic holds the tables:
 
-* :mod:`autograder.mistakes.layers` — affine forward;
+* :mod:`autograder.mistakes.scalar` — a scalar autodiff ``Value``'s backward rules
+  and a single neuron (notebooks 3 and 4);
+* :mod:`autograder.mistakes.layers` — the affine layer, forward and backward;
 * :mod:`autograder.mistakes.activations` — ReLU, leaky ReLU, sigmoid, tanh (forward and backward);
+* :mod:`autograder.mistakes.losses` — MSE, BCE with logits, softmax cross-entropy, weighted MSE;
+* :mod:`autograder.mistakes.network` — a two-layer network's loss, gradients and descent;
+* :mod:`autograder.mistakes.training` — minibatches, the training loop, standardization;
 * :mod:`autograder.mistakes.optimizers` — SGD, momentum, RMSProp, Adam;
-* :mod:`autograder.mistakes.losses` — MSE, BCE with logits, softmax cross-entropy, weighted MSE.
+* :mod:`autograder.mistakes.regularization` — the L2 penalty and dropout;
+* :mod:`autograder.mistakes.normalization` — batch and layer normalization.
 
-(Normalization, regularization and the training loop still keep their mistakes in their
-check modules, as ``(text, value)`` lists matched with :func:`which`; they move here as tables
-the same way.)
+Every mistake has a stable id, ``<module>.<table>.<name>`` (:func:`catalogue`,
+:func:`mistake_id`); the grader records the ids a check named (:func:`recording`), so a class
+report can count them.
 
 The catalogue is pure numpy (with :mod:`autograder.numeric`): the grader's hidden checks use it,
 and a notebook's visible tests import it in the learner's kernel, so a learner reads the same
@@ -39,6 +45,10 @@ reference's (:mod:`bplib`), computed by the hidden checks in the grader.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import functools
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +57,20 @@ import numpy as np
 
 from autograder.numeric import MATCH, Tolerance, close, quiet
 
-__all__ = ["HINT", "Mistake", "diagnose", "diagnosed", "hint", "negated", "step_reversed", "which"]
+__all__ = [
+    "HINT",
+    "Mistake",
+    "catalogue",
+    "diagnose",
+    "diagnosed",
+    "hint",
+    "ids_of",
+    "mistake_id",
+    "negated",
+    "recording",
+    "step_reversed",
+    "which",
+]
 
 
 @dataclass(frozen=True)
@@ -93,8 +116,68 @@ class Mistake:
 
 def diagnose(got: Any, mistakes: Iterable[Mistake], *inputs: Any, want: Any = None,
              tol: Tolerance = MATCH) -> Mistake | None:
-    """The first of ``mistakes`` that ``got`` is, for ``inputs`` (and the right ``want``)."""
-    return next((m for m in mistakes if m.matches(got, inputs, want, tol)), None)
+    """The first of ``mistakes`` that ``got`` is, for ``inputs`` (and the right ``want``).
+
+    Inside :func:`recording`, a mistake found is also recorded (for the class report)."""
+    found = next((m for m in mistakes if m.matches(got, inputs, want, tol)), None)
+    fired = _FIRED.get()
+    if found is not None and fired is not None and found not in fired:
+        fired.append(found)
+    return found
+
+
+_FIRED: contextvars.ContextVar[list[Mistake] | None] = contextvars.ContextVar("fired", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[Mistake]]:
+    """The mistakes :func:`diagnose` finds within the block, in order (one check's diagnoses)."""
+    fired: list[Mistake] = []
+    token = _FIRED.set(fired)
+    try:
+        yield fired
+    finally:
+        _FIRED.reset(token)
+
+
+def _slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+
+
+@functools.cache
+def catalogue() -> dict[str, Mistake]:
+    """Every mistake of the topic modules by its stable id, ``<module>.<table>.<name>``
+    (``layers.affine_backward_db.not-summed``): the table's and the mistake's own names, so an
+    id stays as long as they do. A mistake in more than one table keeps its first id."""
+    modules = [(info.name, vars(importlib.import_module(f"{__name__}.{info.name}")))
+               for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name)]
+    return ids_of(modules)
+
+
+def ids_of(modules: Iterable[tuple[str, dict[str, Any]]]) -> dict[str, Mistake]:
+    """The ids of the mistakes in the upper-case tables of ``(module name, namespace)`` pairs;
+    ``ValueError`` if two mistakes of one table would share an id."""
+    found: dict[str, Mistake] = {}
+    seen: set[int] = set()
+    for module, namespace in modules:
+        for table, value in sorted(namespace.items()):
+            if not (table.isupper() and isinstance(value, list | tuple)):
+                continue
+            for mistake in value:
+                if isinstance(mistake, Mistake) and id(mistake) not in seen:
+                    seen.add(id(mistake))
+                    key = f"{module}.{table.lower()}.{_slug(mistake.name)}"
+                    if key in found:
+                        raise ValueError(f"two mistakes of {module}.{table} are named like "
+                                         f"{mistake.name!r}: names must differ in a table")
+                    found[key] = mistake
+    return found
+
+
+def mistake_id(mistake: Mistake) -> str:
+    """The stable id of a catalogued mistake (see :func:`catalogue`); ``""`` for one that is not
+    in a table of a topic module."""
+    return next((key for key, m in catalogue().items() if m is mistake), "")
 
 
 HINT = "\n  hint: "  # how every failure message, visible or hidden, introduces its hint

@@ -6,11 +6,14 @@ the N integer labels), ``(pred, target, weights)`` for the weighted MSE. The ``*
 compute a mistaken loss (one number), the ``*_GRAD`` tables a mistaken gradient with respect to
 the first input. Every loss is a mean (``size`` below is the number of terms it averages: all
 entries for the element-wise losses, the N rows for softmax cross-entropy). A flipped sign is a
-``relation``, so no table computes a right answer turned around.
+``relation``, so no table computes a right answer turned around. The ``*_LARGE_LOGITS`` tables
+hold the mistakes that show only on huge logits (a loss that is finite there but wrong); a loss
+that overflows to inf or nan is no particular mistake, and the checks say so in their own words.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,10 +22,12 @@ from . import Mistake, negated
 
 __all__ = [
     "BCE_GRAD",
+    "BCE_LARGE_LOGITS",
     "BCE_VALUE",
     "MSE_GRAD",
     "MSE_VALUE",
     "SOFTMAX_CE_GRAD",
+    "SOFTMAX_CE_LARGE_LOGITS",
     "SOFTMAX_CE_VALUE",
     "WEIGHTED_MSE_GRAD",
     "WEIGHTED_MSE_VALUE",
@@ -49,16 +54,43 @@ def _softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
 
 
 def _ce_parts(z: np.ndarray, y: Any) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-    """(N, log-softmax, per-example losses, one-hot labels)."""
+    """(N, log-softmax, per-example losses, one-hot labels); finite for any finite logits."""
     z = np.asarray(z, dtype=np.float64)
     y = np.asarray(y)
     n = z.shape[0]
-    logp = np.log(_softmax(z))
+    shifted = z - z.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return n, logp, -logp[np.arange(n), y], np.eye(z.shape[1])[y]
 
 
 def _weights(p: np.ndarray, w: Any) -> np.ndarray:
     return np.broadcast_to(w, np.shape(p))
+
+
+# Probabilities clipped to [eps, 1 - eps] cap each term's loss at -log(eps); the eps people pick
+# lie between 1e-30 and 1e-4 (1e-7, 1e-12, machine epsilon, ...).
+_CAPS = (-np.log(1e-4), -np.log(1e-30))
+
+
+def _capped(terms: Callable[[Any, Any], np.ndarray]) -> Callable[..., bool]:
+    """A relation: the answer is the mean of the loss terms ``terms(*inputs)``, each capped at one
+    value -log(eps) of :data:`_CAPS` that caps at least one of them (clipped probabilities)."""
+
+    def relation(got: Any, want: Any, *inputs: Any) -> bool:
+        got = float(np.asarray(got, dtype=np.float64).reshape(()))
+        if not (np.isfinite(got) and got < float(want)):
+            return False
+        losses = np.sort(np.ravel(terms(*inputs)))
+        n = losses.size
+        below = np.concatenate([[0.0], np.cumsum(losses)])  # below[j]: the sum of the j smallest
+        for capped in range(1, n + 1):  # the `capped` largest terms are capped at `cap`
+            cap = (n * got - below[n - capped]) / capped
+            lowest = losses[n - capped - 1] if capped < n else -np.inf
+            if lowest <= cap <= losses[n - capped] and _CAPS[0] <= cap <= _CAPS[1]:
+                return True
+        return False
+
+    return relation
 
 
 MSE_VALUE = [
@@ -146,6 +178,9 @@ SOFTMAX_CE_GRAD = [
             lambda z, y: (lambda n, logp, per, onehot: (
                 _softmax(np.asarray(z, dtype=np.float64), axis=0) - onehot) / n)(
                 *_ce_parts(z, y)) if np.shape(z)[0] > 1 else None),
+    Mistake("batch axis, one row", "1 - onehot, what a softmax over the batch axis gives for one "
+            "row (every probability becomes 1); normalise each ROW (axis=1) over its C classes",
+            lambda z, y: 1.0 - _ce_parts(z, y)[3] if np.shape(z)[0] == 1 else None),
 ]
 
 WEIGHTED_MSE_VALUE = [
@@ -173,4 +208,18 @@ WEIGHTED_MSE_GRAD = [
             "so once in the gradient", lambda p, t, w: 2 * _weights(p, w) ** 2 * (p - t) / np.size(p)),
     Mistake("divided by weights", "2·w·(pred - target) / sum(w): divide by pred.size, as the loss "
             "does", lambda p, t, w: 2 * _weights(p, w) * (p - t) / _weights(p, w).sum()),
+]
+
+BCE_LARGE_LOGITS = [
+    Mistake("clipped", "the loss of probabilities that were clipped (to [eps, 1 - eps]): clipping "
+            "caps the loss of a confidently wrong logit at -log(eps). Compute each element as "
+            "max(z, 0) - z·y + log(1 + exp(-|z|)), where exp never sees a positive argument",
+            relation=_capped(_bce_terms)),
+]
+
+SOFTMAX_CE_LARGE_LOGITS = [
+    Mistake("clipped", "the loss of probabilities that were clipped (to at least eps): clipping "
+            "caps the loss of a confidently wrong row at -log(eps). Take log p[y] as "
+            "(z[y] - max) - log(sum(exp(z - max))), the log-sum-exp, never the log of a "
+            "probability", relation=_capped(lambda z, y: _ce_parts(z, y)[2])),
 ]

@@ -80,7 +80,7 @@ MUTANTS = [
         name="ignores the upstream gradient",
         source=_MUL + "    a.grad += b.data\n    b.grad += a.data\n",
         loses=_both("mul"),
-        explains="out.grad is missing",
+        explains="without out.grad",
     ),
     Mutant(
         cell="backward_mul",
@@ -116,7 +116,7 @@ MUTANTS = [
         name="ignores the upstream gradient",
         source=_POW + "    a.grad += n * a.data ** (n - 1)\n",
         loses=_both("pow"),
-        explains="out.grad is missing",
+        explains="without out.grad",
     ),
     # ----------------------------------------------------------------- backward_exp
     Mutant(
@@ -138,7 +138,7 @@ MUTANTS = [
         name="ignores the upstream gradient",
         source=_EXP + "    a.grad += out.data\n",
         loses=_both("exp"),
-        explains="out.grad is missing",
+        explains="without out.grad",
     ),
     # ----------------------------------------------------------------- backward_tanh
     Mutant(
@@ -182,7 +182,7 @@ MUTANTS = [
         name="no mask at all",
         source=_RELU + "    a.grad += out.grad\n",
         loses=_both("relu"),
-        explains="passed a negative input",
+        explains="passed on at a negative input",
     ),
     Mutant(
         cell="backward_relu",

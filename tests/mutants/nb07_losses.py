@@ -106,7 +106,7 @@ MUTANTS = [
     return loss, (s - y) / z.size
 ''',
         loses=["test_bce_with_logits_loss_large_logits"],
-        explains="probabilities were clipped",
+        explains="were clipped",
     ),
     Mutant(
         cell="bce_with_logits_loss",

@@ -102,7 +102,7 @@ MUTANTS = [
     return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 ''',
         loses=["test_two_layer_loss_value", *_GRADS],
-        explains="ValueError",
+        explains="dout must have shape",
     ),
     Mutant(
         cell="two_layer_loss",
@@ -142,7 +142,7 @@ MUTANTS = [
     return params, losses
 ''',
         loses=["test_gradient_descent_losses"],
-        explains="AFTER step",
+        explains="AFTER each step",
     ),
     Mutant(
         cell="gradient_descent",

@@ -63,7 +63,7 @@ MUTANTS = [
             for s in range(0, N // batch_size * batch_size, batch_size)]
 ''',
         loses=["test_iterate_minibatches_cover", "test_iterate_minibatches_edge"],
-        explains="partial batch",
+        explains="the last, partial one",
     ),
     Mutant(
         cell="iterate_minibatches",

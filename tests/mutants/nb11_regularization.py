@@ -204,7 +204,7 @@ MUTANTS = [
         name="divides by the keep probability once more",
         source=_DB + _DB_TEST + "    return dout * mask / (1 - dropout_param[\"p\"])\n",
         loses=["test_dropout_backward_train"],
-        explains="constant factor",
+        explains="applied twice",
     ),
 ]
 
