@@ -29,6 +29,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from .classreport import results_from_workspace, summarize, write_csv_report, write_html_report
 from .collect import Intake, collect
 from .gradebook import (
     Workspace,
@@ -46,7 +47,7 @@ from .isolation import private_stdout, run_jobs
 from .report import GRADED, NOT_GRADED, LearnerResult, max_points, write_csv
 from .settings import DEFAULT_CELL_TIMEOUT, SOLUTIONS
 
-__all__ = ["ClassOptions", "grade_class", "main"]
+__all__ = ["ClassOptions", "grade_class", "main", "write_class_report"]
 
 STATE_FILE = "bp-classroom.json"
 EXIT_ALL_GRADED, EXIT_SOME_NOT_GRADED, EXIT_ERROR = 0, 1, 2
@@ -221,12 +222,57 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--force", action="store_true", help="regrade learners already graded")
     parser.add_argument("--no-feedback", action="store_true", help="skip feedback HTML")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--names", action="store_true",
+                        help="name the learners behind each mistake in the class report")
     parser.add_argument("--source", type=Path, default=SOLUTIONS, help=argparse.SUPPRESS)
     return parser
 
 
+def _report_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bp-classroom report",
+        description="Rebuild the class report (what the class got wrong) from a graded "
+        "workspace's gradebook, without regrading.",
+    )
+    parser.add_argument("assignment", help="assignment name, e.g. 05-linear-layer")
+    parser.add_argument("-w", "--workspace", type=Path, required=True, help="grading folder")
+    parser.add_argument("--db", help="gradebook SQLAlchemy URL (default: WORKSPACE/gradebook.db)")
+    parser.add_argument("--names", action="store_true",
+                        help="name the learners behind each mistake")
+    parser.add_argument("--source", type=Path, default=SOLUTIONS, help=argparse.SUPPRESS)
+    return parser
+
+
+def write_class_report(ws: Workspace, assignment: str, results: list[LearnerResult],
+                       names: bool = False) -> tuple[Path, Path]:
+    """``class-report-<A>.csv`` and ``.html`` in the workspace: what the class got wrong."""
+    summary = summarize(assignment, results)
+    csv_path = Path(ws.root) / f"class-report-{assignment}.csv"
+    html_path = csv_path.with_suffix(".html")
+    write_csv_report(summary, csv_path)
+    write_html_report(summary, html_path, names=names)
+    return csv_path, html_path
+
+
+def _report_main(argv: Sequence[str]) -> int:
+    args = _report_parser().parse_args(argv)
+    ws = Workspace(args.workspace.resolve(), source=args.source, db_url=args.db)
+    with private_stdout() as out:
+        try:
+            results = results_from_workspace(ws, args.assignment)
+        except (ValueError, RuntimeError, OSError) as exc:
+            print(f"bp-classroom report: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        csv_path, html_path = write_class_report(ws, args.assignment, results, args.names)
+        print(f"{len(results)} learners; class report: {html_path} and {csv_path}", file=out)
+    return EXIT_ALL_GRADED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``bp-classroom``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["report"]:
+        return _report_main(argv[1:])
     args = _parser().parse_args(argv)
     ws = Workspace(args.workspace.resolve(), source=args.source, db_url=args.db,
                    cell_timeout=args.timeout)
@@ -243,9 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bp-classroom: {exc}", file=sys.stderr)
             return EXIT_ERROR
         write_csv(results, csv_path)
+        _, report = write_class_report(ws, args.assignment, results, args.names)
         missing = [r for r in results if r.status != GRADED]
         print(f"{len(results) - len(missing)} graded, {len(missing)} not graded; grades: {csv_path}; "
-              f"feedback: {Path(ws.root) / 'feedback'}", file=out)
+              f"feedback: {Path(ws.root) / 'feedback'}; class report: {report}", file=out)
         for r in missing:
             print(f"  not graded: {r.learner}: {r.reason}", file=out)
     if results and len(missing) == len(results):
