@@ -11,7 +11,8 @@ only: :func:`hint`. One module per topic holds the tables:
 * :mod:`autograder.mistakes.layers` — affine forward;
 * :mod:`autograder.mistakes.activations` — ReLU, leaky ReLU, sigmoid, tanh (forward and backward);
 * :mod:`autograder.mistakes.optimizers` — SGD, momentum, RMSProp, Adam;
-* :mod:`autograder.mistakes.losses` — MSE, BCE with logits, softmax cross-entropy, weighted MSE.
+* :mod:`autograder.mistakes.losses` — MSE, BCE with logits, softmax cross-entropy, weighted MSE;
+* :mod:`autograder.mistakes.conv` — convolution (forward, dx, dw, db) and max pooling.
 
 (Normalization, regularization and the training loop still keep their mistakes in their
 check modules, as ``(text, value)`` lists matched with :func:`which`; they move here as tables
