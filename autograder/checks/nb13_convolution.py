@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.framework import Learner, as_array, as_tuple, check
+from autograder.framework import Learner, LearnerError, as_array, as_tuple, check
 from autograder.mistakes import Mistake, hint
 from autograder.mistakes.conv import (
     CONV_DB,
@@ -98,8 +98,11 @@ def _example(stride: int, pad: int) -> Case:
 
 
 # The visible cells' cases, in their order.
-VISIBLE_FORWARD = [_example(1, 0), _example(2, 1), integer_case(131)]
-VISIBLE_GRADIENT = [_example(1, 0), conv_case(132, (2, 3, 5, 7), (4, 3, 3, 3), 2, 1),
+VISIBLE_FORWARD = [_example(1, 0), _example(2, 1), integer_case(131),
+                   (np.concatenate([X_EXAMPLE, X_EXAMPLE.swapaxes(2, 3)]), W_EXAMPLE, B_EXAMPLE,
+                    {"stride": 1, "pad": 0}, np.zeros((2, 1, 3, 3)))]
+VISIBLE_GRADIENT = [_example(1, 0), _example(2, 1),
+                    conv_case(132, (2, 3, 5, 7), (4, 3, 3, 3), 2, 1),
                     conv_case(133, (1, 2, 4, 5), (3, 2, 2, 3), 1, 0)]
 
 HIDDEN = [
@@ -205,12 +208,24 @@ def _unchanged(given: Sequence[np.ndarray], originals: Sequence[np.ndarray], nam
 OUT_SHAPE = "(N, F, H', W') with H' = 1 + (H + 2·pad - HH) // stride"
 
 
+_PAD_AXES = ("\n  hint: it fails once pad > 0: is every axis padded? np.pad(x, pad) pads the "
+             "batch and channel axes too; pad H and W only, np.pad(x, ((0, 0), (0, 0), (pad, "
+             "pad), (pad, pad)))")
+
+
 def _conv_forward(learner: Learner, name: str, x: np.ndarray, w: np.ndarray, b: np.ndarray,
                   conv_param: dict[str, int]) -> tuple[Any, Any, str]:
     """The learner's (out, cache) for copies of the inputs, which must stay unchanged."""
     where = f"{name}(x of shape {x.shape}, w of shape {w.shape}, conv_param {_show(conv_param)})"
     args = [x.copy(), w.copy(), b.copy()]
-    out, cache = as_tuple(getattr(learner, name)(*args, dict(conv_param)), where, ["out", "cache"])
+    try:
+        result = getattr(learner, name)(*args, dict(conv_param))
+    except LearnerError as exc:
+        if (exc.exc_type != "ValueError" or "broadcast" not in exc.exc_message
+                or not conv_param["pad"]):
+            raise
+        raise CheckError(f"{where}: {exc}{_PAD_AXES}") from None
+    out, cache = as_tuple(result, where, ["out", "cache"])
     _unchanged(args, (x, w, b), "xwb", where)
     return out, cache, where
 

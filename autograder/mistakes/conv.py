@@ -190,6 +190,12 @@ def _conv(x: Any, w: Any, b: Any, conv_param: dict[str, Any], *, step: int | Non
 CONV_FORWARD = [
     Mistake("no bias", "the window sums without the bias: add b[f] to every output of filter f",
             relation=_no_bias),
+    Mistake("summed over the batch", "the window sums added up over the whole batch, the same "
+            "number for every example: np.sum without an axis adds the N examples together; sum "
+            "over the channels and the kernel only, axis=(1, 2, 3)",
+            lambda x, w, b, p: np.broadcast_to(
+                (_conv(x, w, np.zeros(np.shape(w)[0]), p).sum(axis=0, keepdims=True)
+                 + _bias(b)), _conv(x, w, b, p).shape) if np.shape(x)[0] > 1 else None),
     Mistake("kernel flipped", "a convolution with the kernel rotated by 180°, as in signal "
             "processing; deep learning's convolution slides w as it is (a cross-correlation): "
             "out[n, f, i, j] = sum of window * w[f], with window row a meeting w[f, :, a, :]",
@@ -400,7 +406,8 @@ def _routed(x: Any, pool_param: dict[str, Any], dout: Any, rule: str, *,
             step: int | None = None, write: str = "add") -> np.ndarray:
     """dx with each window's dout sent to the entries ``rule`` picks.
 
-    ``rule``: ``"first"``/``"last"`` maximum in row-major order, ``"ties"`` every tied maximum,
+    ``rule``: ``"first"``/``"last"`` maximum in row-major order, ``"first by columns"`` the
+    first in column-major order, ``"ties"`` every tied maximum,
     ``"split"`` dout shared by the tied maxima, ``"every"`` every entry, ``"mean"`` dout / (HH·WW)
     to every entry; ``step``: windows this far apart (the stride unless given); ``write``:
     ``"add"``, or ``"window"`` (each window's block assigned, zeros included) or ``"max"`` (the
@@ -421,6 +428,10 @@ def _routed(x: Any, pool_param: dict[str, Any], dout: Any, rule: str, *,
                 k = (flat.argmax(axis=2) if rule == "first"
                      else flat.shape[2] - 1 - flat[:, :, ::-1].argmax(axis=2))
                 share = (np.arange(ph * pw) == k[:, :, None]).reshape(window.shape).astype(float)
+            elif rule == "first by columns":
+                k = window.transpose(0, 1, 3, 2).reshape(flat.shape).argmax(axis=2)
+                share = (np.arange(ph * pw) == k[:, :, None]).reshape(
+                    window.shape[:2] + (pw, ph)).transpose(0, 1, 3, 2).astype(float)
             elif rule == "ties":
                 share = tied.astype(float)
             elif rule == "split":
@@ -470,6 +481,9 @@ MAX_POOL_BACKWARD = [
     Mistake("last maximum", f"dout sent to the LAST of the tied maxima (a comparison with >= "
             f"keeps the last one): {_TIE}",
             lambda x, p, dout: _routed(x, p, dout, "last") if _ties(x, p) else None),
+    Mistake("first by columns", f"dout sent to the first tied maximum in COLUMN-major order "
+            f"(down each column first): {_TIE}",
+            lambda x, p, dout: _routed(x, p, dout, "first by columns") if _ties(x, p) else None),
     Mistake("overlaps overwritten", "overlapping windows overwrite each other's gradient: "
             "assigning each window's block (=) wipes what an earlier window sent to the shared "
             "entries; add into dx (+=)",

@@ -191,6 +191,21 @@ MUTANTS = [
     ),
     Mutant(
         cell="conv_forward_naive",
+        name="np.sum without an axis (the batch summed too)",
+        source=_CFN + _CFN_SIZE + _cfn_loop(term="np.sum(window * w[f]) + b[f]"),
+        loses=["test_conv_forward_naive"],
+        explains="the same number for every example",
+    ),
+    Mutant(
+        cell="conv_forward_naive",
+        name="np.pad(x, pad) pads every axis",
+        source=_CFN + _CFN_SIZE.replace(
+            "np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))", "np.pad(x, pad)") + _cfn_loop(),
+        loses=["test_conv_forward_naive", *_CONV_NAIVE_GRADS],  # the backward gets no cache
+        explains="pads the batch and channel axes too",
+    ),
+    Mutant(
+        cell="conv_forward_naive",
         name="kernel flipped (a true convolution)",
         source=_CFN + _CFN_SIZE + _cfn_loop(
             term="np.sum(window * w[f, :, ::-1, ::-1], axis=(1, 2, 3)) + b[f]"),
@@ -468,6 +483,18 @@ MUTANTS = [
 ''' + _MPB_RETURN,
         loses=["test_max_pool_backward_ties"],
         explains="LAST of the tied maxima",
+    ),
+    Mutant(
+        cell="max_pool_backward",
+        name="first maximum in column-major order",
+        source=_MPB + '''            first = window.transpose(0, 1, 3, 2).reshape(n, c, hh * ww).argmax(axis=2)
+            col, row = np.divmod(first, hh)
+            mask = np.zeros((n, c, hh, ww))
+            mask[np.arange(n)[:, None], np.arange(c)[None, :], row, col] = 1.0
+            dx[:, :, rows, cols] += mask * g
+''' + _MPB_RETURN,
+        loses=["test_max_pool_backward_ties"],
+        explains="COLUMN-major",
     ),
     Mutant(
         cell="max_pool_backward",
