@@ -213,6 +213,17 @@ _PAD_AXES = ("\n  hint: it fails once pad > 0: is every axis padded? np.pad(x, p
              "pad), (pad, pad)))")
 
 
+_PAD_WINDOWS = ("\n  hint: it fails once pad > 0: take every window from the PADDED x, as the "
+                "forward pass did, and compute dx on the padded grid before cutting the padding "
+                "off")
+
+
+def _broadcast_error(exc: BaseException) -> bool:
+    """Whether the learner's code failed on arrays whose shapes do not fit together."""
+    return (isinstance(exc, LearnerError) and exc.exc_type == "ValueError"
+            and "broadcast" in exc.exc_message)
+
+
 def _conv_forward(learner: Learner, name: str, x: np.ndarray, w: np.ndarray, b: np.ndarray,
                   conv_param: dict[str, int]) -> tuple[Any, Any, str]:
     """The learner's (out, cache) for copies of the inputs, which must stay unchanged."""
@@ -221,8 +232,7 @@ def _conv_forward(learner: Learner, name: str, x: np.ndarray, w: np.ndarray, b: 
     try:
         result = getattr(learner, name)(*args, dict(conv_param))
     except LearnerError as exc:
-        if (exc.exc_type != "ValueError" or "broadcast" not in exc.exc_message
-                or not conv_param["pad"]):
+        if not _broadcast_error(exc) or not conv_param["pad"]:
             raise
         raise CheckError(f"{where}: {exc}{_PAD_AXES}") from None
     out, cache = as_tuple(result, where, ["out", "cache"])
@@ -261,10 +271,12 @@ def _check_conv_backward(learner: Learner, forward: str, backward: str, names: S
                 _judge(grads[index], reference[index], name, where, shape, mistakes,
                        (x, w, b, conv_param, dout), batch=x.shape[0])
         except CheckError as exc:
-            if close(out, want_out, SAME):
-                raise
-            raise _noted(exc, f"your {forward} gives the wrong out for these inputs too, and "
-                         f"{backward} got the cache it returned: fix {forward} first") from None
+            if not close(out, want_out, SAME):
+                raise _noted(exc, f"your {forward} gives the wrong out for these inputs too, and "
+                             f"{backward} got the cache it returned: fix {forward} first") from None
+            if _broadcast_error(exc) and conv_param["pad"]:
+                raise CheckError(f"{where}: {exc}{_PAD_WINDOWS}") from None
+            raise
 
 
 @check(NB, "test_conv_forward_naive")

@@ -12,9 +12,8 @@ Inputs, as the graded functions get them:
   mistaken ``dx``, ``dw`` and ``db``;
 * max pooling forward: ``(x, pool_param)``; backward: ``(x, pool_param, dout)``.
 
-Each mistake is written as a learner makes it: a loop that takes windows one stride apart too
-few or too many, a slice that forgets the padding, a gradient routed to the wrong entries of a
-window. A mistake that is the right answer rearranged (the padding left on ``dx``, a missing
+Each mistake is written as a learner makes it: windows taken one pixel apart instead of a stride
+apart, a slice that forgets the padding, a gradient routed to the wrong entries of a window. A mistake that is the right answer rearranged (the padding left on ``dx``, a missing
 bias) is a ``relation`` on the right answer, so no table returns it. A mistake that makes no
 difference for some inputs (the stride ignored when S = 1) has no result for them.
 
@@ -247,6 +246,15 @@ def _padding_kept(got: Any, want: Any, x: Any, w: Any, b: Any, conv_param: dict[
             and close(got[:, :, pad:pad + h, pad:pad + wd], want, _NEAR))
 
 
+def _cropped_short(got: Any, want: Any, x: Any, w: Any, b: Any, conv_param: dict[str, Any],
+                   dout: Any) -> bool:
+    pad = _stride_pad(conv_param)[1]
+    got = np.asarray(got, dtype=np.float64)
+    n, c, h, wd = np.shape(x)
+    return (0 < pad < min(h, wd) and got.shape == (n, c, h - pad, wd - pad)
+            and close(got, np.asarray(want)[:, :, :h - pad, :wd - pad], _NEAR))
+
+
 _OVERWRITTEN = ("the gradient of overlapping windows overwritten instead of added: where windows "
                 "share a pixel, each window's dout·w must be ADDED (+=); with fancy indexing, "
                 "dx[idx] += v adds a repeated index only once, so use np.add.at or a loop over "
@@ -260,6 +268,9 @@ CONV_DX = [
     Mistake("padding not removed", "the gradient of the PADDED input, of shape (N, C, H + 2·pad, "
             "W + 2·pad): the padding zeros are not inputs, so cut it off, "
             "dx_padded[:, :, pad:pad + H, pad:pad + W]", relation=_padding_kept),
+    Mistake("cropped short", "dx cut with pad:H and pad:W: the pixels of x sit at rows pad to "
+            "pad + H - 1 of the padded grid, so the last pad rows and columns are missing; crop "
+            "with pad:pad + H and pad:pad + W", relation=_cropped_short),
     Mistake("pad:-pad at pad 0", "empty: with pad = 0 the slice pad:-pad is 0:0, which selects "
             "nothing; crop with pad:pad + H and pad:pad + W",
             lambda x, w, b, p, dout: np.zeros(np.shape(x)[:2] + (0, 0))
@@ -384,6 +395,12 @@ MAX_POOL_FORWARD = [
     Mistake("average pooling", "the mean of each window (average pooling): max pooling keeps "
             "each window's largest entry",
             lambda x, p: _pool_windows(x, *_pool(p)).mean(axis=(4, 5))),
+    Mistake("max over the batch", "the largest entry of each window over the whole batch and "
+            "every channel, the same number for all of them: take each window's max over its own "
+            "two axes only (axis=(2, 3) of the window)",
+            lambda x, p: np.broadcast_to(_pool_windows(x, *_pool(p)).max(axis=(0, 1, 4, 5)),
+                                         _pool_windows(x, *_pool(p)).shape[:4])
+            if np.shape(x)[0] * np.shape(x)[1] > 1 else None),
     Mistake("stride ignored", _POOL_STRIDE,
             lambda x, p: _pool_windows(x, *_pool(p)[:2], 1).max(axis=(4, 5))
             if _pool(p)[2] != 1 else None),
@@ -408,7 +425,8 @@ def _routed(x: Any, pool_param: dict[str, Any], dout: Any, rule: str, *,
 
     ``rule``: ``"first"``/``"last"`` maximum in row-major order, ``"first by columns"`` the
     first in column-major order, ``"ties"`` every tied maximum,
-    ``"split"`` dout shared by the tied maxima, ``"every"`` every entry, ``"mean"`` dout / (HH·WW)
+    ``"split"`` dout shared by the tied maxima, ``"batch max"`` the entries equal to the largest
+    of the window over the whole batch and every channel, ``"every"`` every entry, ``"mean"`` dout / (HH·WW)
     to every entry; ``step``: windows this far apart (the stride unless given); ``write``:
     ``"add"``, or ``"window"`` (each window's block assigned, zeros included) or ``"max"`` (the
     chosen entry assigned), later windows overwriting earlier ones."""
@@ -434,6 +452,8 @@ def _routed(x: Any, pool_param: dict[str, Any], dout: Any, rule: str, *,
                     window.shape[:2] + (pw, ph)).transpose(0, 1, 3, 2).astype(float)
             elif rule == "ties":
                 share = tied.astype(float)
+            elif rule == "batch max":
+                share = (window == window.max()).astype(float)
             elif rule == "split":
                 share = tied / tied.sum(axis=(2, 3), keepdims=True)
             elif rule == "every":
@@ -474,6 +494,11 @@ MAX_POOL_BACKWARD = [
     Mistake("average's gradient", "dout / (HH·WW) spread over the window, the gradient of "
             "average pooling: max pooling sends all of dout to the window's maximum",
             lambda x, p, dout: _routed(x, p, dout, "mean")),
+    Mistake("max over the batch", "dout sent only where the window holds the largest value of "
+            "the whole batch and every channel: compare each example's and channel's window with "
+            "its own maximum (over the window's two axes only)",
+            lambda x, p, dout: _routed(x, p, dout, "batch max")
+            if np.shape(x)[0] * np.shape(x)[1] > 1 else None),
     Mistake("every tied maximum", f"dout sent to every entry equal to the window's maximum: {_TIE}",
             lambda x, p, dout: _routed(x, p, dout, "ties") if _ties(x, p) else None),
     Mistake("split between ties", f"dout split between the tied maxima: {_TIE}",

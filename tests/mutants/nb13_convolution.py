@@ -263,6 +263,13 @@ MUTANTS = [
     ),
     Mutant(
         cell="conv_backward_naive",
+        name="padding cut with pad:H",
+        source=_cbn(dx_crop="dx = dx_padded[:, :, pad:height, pad:width]"),
+        loses=["test_conv_backward_naive_dx"],
+        explains="cut with pad:H",
+    ),
+    Mutant(
+        cell="conv_backward_naive",
         name="overlapping windows overwrite dx (= instead of +=)",
         source=_cbn(dx_line="dx_padded[:, :, rows, cols] = g * w[f]"),
         loses=["test_conv_backward_naive_dx"],
@@ -412,6 +419,17 @@ MUTANTS = [
 ''',
         loses=["test_max_pool_forward"],
         explains="the stride was ignored",
+    ),
+    Mutant(
+        cell="max_pool_forward",
+        name="max without an axis (over the batch and channels)",
+        source=_MPF + '''    for i in range(out_h):
+        for j in range(out_w):
+            out[:, :, i, j] = x[:, :, i * stride:i * stride + hh, j * stride:j * stride + ww].max()
+    return out, (x, pool_param)
+''',
+        loses=["test_max_pool_forward"],
+        explains="over the whole batch and every channel",
     ),
     Mutant(
         cell="max_pool_forward",
