@@ -92,6 +92,14 @@ ROUTES = {
         "    return getattr(bplib, 'relu_' + 'backward')(dout, cache)\n",
         "test_relu_backward", "test_relu_forward",
     ),
+    "max pooling's backward through the loop version's alias": (
+        "13-convolution", "max_pool_backward",
+        "from bplib.conv import max_pool_backward_naive\n"
+        "def max_pool_backward(dout, cache):\n"
+        "    x, p = cache\n"
+        "    return max_pool_backward_naive(dout, (x, p['pool_height'], p['pool_width'], p['stride']))\n",
+        "test_max_pool_backward", "test_max_pool_forward",
+    ),
     "adam from another module": (
         "10-optimizers", "adam",
         "import importlib\n"
