@@ -12,6 +12,8 @@ only: :func:`hint`. One module per topic holds the tables:
 * :mod:`autograder.mistakes.activations` — ReLU, leaky ReLU, sigmoid, tanh (forward and backward);
 * :mod:`autograder.mistakes.optimizers` — SGD, momentum, RMSProp, Adam;
 * :mod:`autograder.mistakes.losses` — MSE, BCE with logits, softmax cross-entropy, weighted MSE.
+* :mod:`autograder.mistakes.rnn` — the RNN and LSTM steps and sequences (forward and backward),
+  clipping by the norm.
 
 (Normalization, regularization and the training loop still keep their mistakes in their
 check modules, as ``(text, value)`` lists matched with :func:`which`; they move here as tables
