@@ -118,9 +118,10 @@ def _call(learner: Learner, function: str, args: Sequence[Any], names: Sequence[
               if isinstance(a, np.ndarray)]
     changed = kept([g for _, _, g in arrays], [a for _, a, _ in arrays], [n for n, _, _ in arrays])
     if changed is not None:
+        example = " (dh[:, t] + dprev_h, not dh[:, t] += dprev_h)" if changed == "dh" else ""
         raise CheckError(
-            f"{where} changed its input {changed} in place\n  hint: compute new arrays (for "
-            f"example dh[:, t] + dprev_h, not dh[:, t] += dprev_h): the caller still needs {changed}"
+            f"{where} changed its input {changed} in place\n  hint: compute new arrays{example}: "
+            f"the caller still needs {changed} as it was"
         )
     return parts
 
