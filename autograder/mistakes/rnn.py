@@ -128,6 +128,8 @@ def _rnn_step_variant(kind: str) -> Callable[..., dict[str, np.ndarray] | None]:
         da = dnext * (1.0 - h**2)
         if kind == "pre-activation":
             return _step_grads(x, prev_h, Wx, Wh, dnext * (1.0 - a**2))
+        if kind == "tanh again":
+            return _step_grads(x, prev_h, Wx, Wh, dnext * (1.0 - np.tanh(h) ** 2))
         if kind == "no derivative":
             return _step_grads(x, prev_h, Wx, Wh, dnext)
         if kind == "missing square":
@@ -149,6 +151,9 @@ RNN_STEP_BACKWARD = _table([
     ("tanh' from the pre-activation", "computed with 1 - a², where a = x·Wx + prev_h·Wh + b is "
      "tanh's input (the pre-activation): tanh'(a) = 1 - tanh(a)² = 1 - next_h², so use the "
      "output next_h (or tanh of a)", RNN_GRADS, _rnn_step_variant("pre-activation")),
+    ("tanh applied again", "computed with 1 - tanh(next_h)²: tanh applied again, as if next_h "
+     "were tanh's input. next_h IS tanh's output, tanh(a), so tanh'(a) = 1 - next_h²", RNN_GRADS,
+     _rnn_step_variant("tanh again")),
     ("no tanh derivative", "computed from dnext_h without tanh's local derivative: multiply it "
      "by 1 - next_h² first, da = dnext_h * (1 - next_h**2)", RNN_GRADS,
      _rnn_step_variant("no derivative")),
