@@ -86,6 +86,12 @@ LEARNER_BPLIB: dict[str, tuple[str, ...]] = {
         _GRADCHECK + "check_gradient", _GRADCHECK + "numerical_gradient_array", *_LAYERS,
         "bplib.losses.softmax_cross_entropy_loss", "bplib.optim.adam",
     ),
+    "14-recurrent": (
+        _GRADCHECK + "CheckError", _GRADCHECK + "GradientCheckError", _GRADCHECK + "assert_close",
+        _GRADCHECK + "check_gradient", _GRADCHECK + "numerical_gradient_array",
+        "bplib.layers.affine_backward", "bplib.layers.affine_forward",
+        "bplib.losses.softmax_cross_entropy_loss", "bplib.optim.adam",
+    ),
     "16-capstone": (
         *_DIGITS, _GRADCHECK + "CheckError", _GRADCHECK + "assert_close",
         _GRADCHECK + "check_gradient", _GRADCHECK + "numerical_gradient",

@@ -65,7 +65,7 @@ from bplib.normalization import (
     layernorm_backward,
     layernorm_forward,
 )
-from bplib.optim import adam, rmsprop, sgd, sgd_momentum
+from bplib.optim import adam, clip_grad_norm, rmsprop, sgd, sgd_momentum
 from bplib.regularization import dropout_backward, dropout_forward, l2_penalty
 from bplib.rnn import (
     lstm_backward,
@@ -97,6 +97,7 @@ __all__ = [
     "centered_difference",
     "check_gradient",
     "check_layer",
+    "clip_grad_norm",
     "conv_backward",
     "conv_backward_naive",
     "conv_forward",

@@ -1,4 +1,4 @@
-"""First-order update rules: SGD, SGD with momentum, RMSprop and Adam.
+"""First-order update rules: SGD, SGD with momentum, RMSprop and Adam; gradient clipping.
 
 Every rule has one signature::
 
@@ -15,6 +15,9 @@ Every rule has one signature::
 * ``out``: as in numpy, an array of ``w``'s shape that receives ``next_w`` (and is returned)
   instead of a new one. ``out=w`` updates the parameter in place, as a training loop does.
 
+Gradient clipping (``clip_grad_norm``, notebook 14) works on all of a model's gradients at once,
+before the update rule: it rescales them together when their joint norm exceeds a bound.
+
 Weight decay: every rule reads ``config["weight_decay"]`` (default 0) and uses the gradient
 ``dw + weight_decay * w``, the gradient of the L2 penalty ``weight_decay / 2 * sum(w ** 2)``
 added to the loss. For Adam this is *coupled* L2 (the decay passes through the moment estimates
@@ -23,7 +26,7 @@ and is rescaled by them), not AdamW's decoupled decay. Derivations: notebooks 10
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -34,6 +37,7 @@ __all__ = [
     "OPTIMIZERS",
     "UpdateRule",
     "adam",
+    "clip_grad_norm",
     "get_optimizer",
     "rmsprop",
     "sgd",
@@ -242,6 +246,38 @@ OPTIMIZERS: dict[str, UpdateRule] = {
     "rmsprop": rmsprop,
     "adam": adam,
 }
+
+
+def clip_grad_norm(
+    grads: Mapping[str, Any], max_norm: float
+) -> tuple[dict[str, np.ndarray], float]:
+    """Rescale a set of gradients together so that their joint (global) norm is at most ``max_norm``.
+
+    The norm is taken over every entry of every gradient, as if they were one long vector:
+    ``total_norm = sqrt(sum over names k of sum(grads[k] ** 2))``. When it exceeds ``max_norm``
+    every gradient is multiplied by the same factor ``max_norm / total_norm``, so the joint
+    direction is kept and only the length shrinks; otherwise the gradients are returned as they
+    are (as copies). Clipping each entry to ``[-max_norm, max_norm]`` instead would change the
+    direction.
+
+    Args:
+        grads: name -> gradient array, any shapes (e.g. ``{"Wx": (D, H), "Wh": (H, H), "b": (H,)}``).
+        max_norm: the largest joint norm allowed, > 0.
+
+    Returns:
+        clipped: a new dict with the same names, each array of its gradient's shape; ``grads``
+            and its arrays are left unchanged.
+        total_norm: the joint norm of ``grads`` BEFORE clipping, a float (worth logging: a
+            spike in it is an exploding gradient).
+    """
+    if not isinstance(grads, Mapping):
+        raise ValueError(f"grads must be a dict of name -> gradient array, got {type(grads).__name__}")
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be > 0, got {max_norm!r}")
+    arrays = {name: as_float_array(g, f"grads[{name!r}]") for name, g in grads.items()}
+    total_norm = float(np.sqrt(sum(float(np.sum(g * g)) for g in arrays.values())))
+    scale = max_norm / total_norm if total_norm > max_norm else 1.0
+    return {name: g * scale for name, g in arrays.items()}, total_norm
 
 
 def get_optimizer(name: str) -> UpdateRule:

@@ -1,6 +1,7 @@
 """Tests for bplib/optim.py: the first two steps of every rule worked out by hand, Adam's bias
 correction, coupled weight decay, per-parameter state, untouched inputs, convergence on a convex
-quadratic, validation, and a negative control (Adam without bias correction).
+quadratic, validation, a negative control (Adam without bias correction), and clipping by the
+joint norm of a set of gradients.
 
 Every hand-computed case starts from w = [1, -2] with gradients dw1 = [0.5, -1] (step 1) and
 dw2 = [0.25, 2] (step 2). Values are written without epsilon; epsilon = 1e-8 moves them by about
@@ -13,7 +14,15 @@ import numpy as np
 import pytest
 
 from bplib.gradcheck import CheckError, assert_close
-from bplib.optim import OPTIMIZERS, adam, get_optimizer, rmsprop, sgd, sgd_momentum
+from bplib.optim import (
+    OPTIMIZERS,
+    adam,
+    clip_grad_norm,
+    get_optimizer,
+    rmsprop,
+    sgd,
+    sgd_momentum,
+)
 
 W0 = np.array([1.0, -2.0])
 DW1 = np.array([0.5, -1.0])
@@ -307,3 +316,61 @@ def test_does_get_optimizer_return_each_rule_and_list_valid_names_otherwise():
         assert get_optimizer(name) is rule
     with pytest.raises(ValueError, match=r'"sgd" or "sgd_momentum" or "rmsprop" or "adam".*nadam'):
         get_optimizer("nadam")
+
+
+# ----------------------------------------------------------------------------- clip_grad_norm
+
+
+def test_does_clip_grad_norm_rescale_all_gradients_by_one_factor():
+    # Joint norm of (3, 0) and [[4]] is sqrt(9 + 16) = 5; with max_norm 1 each is scaled by 1/5.
+    grads = {"w": np.array([3.0, 0.0]), "b": np.array([[4.0]])}
+    clipped, norm = clip_grad_norm(grads, 1.0)
+    assert norm == pytest.approx(5.0, rel=1e-15)
+    assert_close(clipped["w"], [0.6, 0.0], "w")
+    assert_close(clipped["b"], [[0.8]], "b")
+    assert list(clipped) == ["w", "b"]
+
+
+def test_does_clip_grad_norm_leave_a_small_gradient_as_it_is():
+    grads = {"w": np.array([3.0, 0.0]), "b": np.array([[4.0]])}
+    clipped, norm = clip_grad_norm(grads, 5.0)  # exactly at the bound: nothing to do
+    assert norm == pytest.approx(5.0, rel=1e-15)
+    for name in grads:
+        np.testing.assert_array_equal(clipped[name], grads[name])
+        assert clipped[name] is not grads[name]
+
+
+def test_does_clip_grad_norm_keep_the_direction_where_clipping_by_value_does_not():
+    rng = np.random.default_rng(0)
+    grads = {"Wx": 10 * rng.standard_normal((4, 3)), "b": 0.1 * rng.standard_normal(3)}
+    before = {k: v.copy() for k, v in grads.items()}
+    clipped, norm = clip_grad_norm(grads, 2.0)
+    flat = np.concatenate([clipped[k].ravel() for k in grads])
+    original = np.concatenate([grads[k].ravel() for k in grads])
+    assert np.linalg.norm(flat) == pytest.approx(2.0, rel=1e-12)
+    assert_close(flat * norm / 2.0, original, "clipped * norm / max_norm")
+    by_value = np.clip(original, -2.0, 2.0)  # negative control: a different direction
+    cosine = by_value @ original / (np.linalg.norm(by_value) * np.linalg.norm(original))
+    assert cosine < 0.99
+    for name in grads:
+        np.testing.assert_array_equal(grads[name], before[name])
+
+
+def test_does_clip_grad_norm_survive_zero_gradients():
+    clipped, norm = clip_grad_norm({"w": np.zeros((2, 2))}, 1.0)
+    assert norm == 0.0
+    np.testing.assert_array_equal(clipped["w"], np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize(
+    "grads, max_norm, message",
+    [
+        ({"w": np.ones(2)}, 0.0, "max_norm must be > 0"),
+        ({"w": np.ones(2)}, -1.0, "max_norm must be > 0"),
+        ([np.ones(2)], 1.0, "grads must be a dict"),
+        ({"w": None}, 1.0, r"grads\['w'\] is None"),
+    ],
+)
+def test_is_a_bad_clip_grad_norm_argument_rejected_with_a_clear_message(grads, max_norm, message):
+    with pytest.raises(ValueError, match=message):
+        clip_grad_norm(grads, max_norm)

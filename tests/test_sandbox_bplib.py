@@ -100,6 +100,20 @@ ROUTES = {
         "    return max_pool_backward_naive(dout, (x, p['pool_height'], p['pool_width'], p['stride']))\n",
         "test_max_pool_backward", "test_max_pool_forward",
     ),
+    "an LSTM step from the reference": (
+        "14-recurrent", "lstm_step_forward",
+        "from bplib.rnn import lstm_step_forward as _step\n"
+        "def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):\n"
+        "    return _step(x, prev_h, prev_c, Wx, Wh, b)\n",
+        "test_lstm_step_forward", "test_rnn_step_forward",
+    ),
+    "clipping from the optimizers' module, which the notebook gives Adam from": (
+        "14-recurrent", "clip_grad_norm",
+        "import bplib.optim\n"
+        "def clip_grad_norm(grads, max_norm):\n"
+        "    return bplib.optim.clip_grad_norm(grads, max_norm)\n",
+        "test_clip_grad_norm", "test_lstm_forward",
+    ),
     "adam from another module": (
         "10-optimizers", "adam",
         "import importlib\n"

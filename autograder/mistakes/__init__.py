@@ -18,7 +18,9 @@ only: :func:`hint`. One module per topic holds the tables:
 * :mod:`autograder.mistakes.optimizers` — SGD, momentum, RMSProp, Adam;
 * :mod:`autograder.mistakes.regularization` — the L2 penalty and dropout;
 * :mod:`autograder.mistakes.normalization` — batch and layer normalization;
-* :mod:`autograder.mistakes.conv` — convolution (forward, dx, dw, db) and max pooling.
+* :mod:`autograder.mistakes.conv` — convolution (forward, dx, dw, db) and max pooling;
+* :mod:`autograder.mistakes.rnn` — the RNN and LSTM steps and sequences (forward and backward),
+  clipping by the norm.
 
 Every mistake has a stable id, ``<module>.<table>.<name>`` (:func:`catalogue`,
 :func:`mistake_id`); the grader records the ids a check named (:func:`recording`), so a class
