@@ -71,6 +71,7 @@ __all__ = [
     "mistake_id",
     "negated",
     "recording",
+    "same_as",
     "step_reversed",
     "which",
 ]
@@ -210,6 +211,19 @@ def diagnosed(mistakes: Iterable[Mistake], *inputs: Any, got: Any, want: Any = N
             raise
         head = str(exc).split(HINT, 1)[0]
         raise type(exc)(head + extra) from None
+
+
+def same_as(value: Callable[..., Any]) -> Callable[..., bool]:
+    """A relation: the answer is ``value(*inputs)``, a mistaken value that is not the right
+    answer here (``None`` where the mistake makes no sense). For a mistake whose value is the
+    right answer of other inputs or of another graded function: computed only to compare."""
+
+    def relation(got: Any, want: Any, *inputs: Any) -> bool:
+        mistaken = value(*inputs)
+        return (mistaken is not None and close(got, mistaken, MATCH)
+                and not close(mistaken, want, MATCH))
+
+    return relation
 
 
 def negated(got: Any, want: Any, *_: Any) -> bool:

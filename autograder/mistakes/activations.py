@@ -11,14 +11,11 @@ computes one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from autograder.numeric import MATCH, close
-
-from . import Mistake, negated
+from . import Mistake, negated, same_as
 
 __all__ = [
     "LEAKY_RELU_BACKWARD",
@@ -36,15 +33,6 @@ __all__ = [
 DEFAULT_ALPHA = 0.01
 
 
-def _same_as(value: Callable[..., Any]) -> Callable[..., bool]:
-    """A relation: the answer is ``value(*inputs)``, a mistaken value that differs from the right
-    answer here (computed only to compare, never returned)."""
-
-    def relation(got: Any, want: Any, *inputs: Any) -> bool:
-        mistaken = value(*inputs)
-        return close(got, mistaken, MATCH) and not close(mistaken, want, MATCH)
-
-    return relation
 
 
 def _overflowed(got: Any, want: Any, x: Any, *_: Any) -> bool:
@@ -59,7 +47,7 @@ def _overflowed(got: Any, want: Any, x: Any, *_: Any) -> bool:
 def _masked_by_dout(got: Any, want: Any, x: Any, dout: Any) -> bool:
     """A relation: dout kept where dout > 0 (told apart from dout itself only if some dout < 0)."""
     dout = np.asarray(dout, dtype=np.float64)
-    return bool(np.any(dout < 0)) and _same_as(lambda: np.where(dout > 0, dout, 0.0))(got, want)
+    return bool(np.any(dout < 0)) and same_as(lambda: np.where(dout > 0, dout, 0.0))(got, want)
 
 
 RELU_FORWARD = [
@@ -68,7 +56,7 @@ RELU_FORWARD = [
     Mistake("abs", "|x|: negative inputs become 0, not -x", lambda x: np.abs(x)),
     Mistake("identity", "x itself: negative inputs must become 0", lambda x: x),
     Mistake("leaky", "a leaky ReLU (0.01·x for x < 0): the ReLU is exactly 0 there",
-            relation=_same_as(lambda x: np.where(x > 0, x, 0.01 * x))),
+            relation=same_as(lambda x: np.where(x > 0, x, 0.01 * x))),
 ]
 
 RELU_BACKWARD = [
@@ -98,25 +86,25 @@ LEAKY_RELU_FORWARD = [
             "unchanged, x < 0 is scaled by alpha",
             lambda x, alpha: np.where(x > 0, _alpha(alpha) * x, x)),
     Mistake("relu", "ReLU: the slope alpha is missing, x < 0 gives alpha·x, not 0",
-            relation=_same_as(lambda x, alpha: np.maximum(x, 0.0))),
+            relation=same_as(lambda x, alpha: np.maximum(x, 0.0))),
     Mistake("default alpha", "computed with alpha = 0.01, not the alpha passed in: use the "
-            "argument", relation=_same_as(lambda x, alpha: np.where(x > 0, x, 0.01 * x)
+            "argument", relation=same_as(lambda x, alpha: np.where(x > 0, x, 0.01 * x)
                                          if alpha is not None else None)),
     Mistake("other default", "computed with another default slope: the default is alpha = 0.01 "
             "(write alpha=0.01 in the signature)",
-            relation=_same_as(lambda x, alpha: np.where(x > 0, x, 0.1 * x) if alpha is None
+            relation=same_as(lambda x, alpha: np.where(x > 0, x, 0.1 * x) if alpha is None
                              else None)),
 ]
 
 LEAKY_RELU_BACKWARD = [
     Mistake("relu mask", "0 where x < 0, as for ReLU: there the slope is alpha, so dx = "
-            "alpha·dout", relation=_same_as(lambda x, alpha, dout: np.where(x > 0, dout, 0.0))),
+            "alpha·dout", relation=same_as(lambda x, alpha, dout: np.where(x > 0, dout, 0.0))),
     Mistake("alpha times x", "alpha·x where x < 0: the local derivative there is the slope alpha, "
             "and it multiplies dout", lambda x, alpha, dout: np.where(x > 0, dout, alpha * x)),
     Mistake("slope on positive side", "the slope alpha applied where x > 0; there the slope is 1",
             lambda x, alpha, dout: np.where(x > 0, alpha * dout, dout)),
     Mistake("default slope", "computed with the slope 0.01, not the alpha in the cache",
-            relation=_same_as(lambda x, alpha, dout: np.where(x > 0, dout, 0.01 * dout))),
+            relation=same_as(lambda x, alpha, dout: np.where(x > 0, dout, 0.01 * dout))),
     Mistake("1 at 0", "the slope 1 used where x == 0 exactly: the convention at the kink is the "
             "slope of the left side, alpha (the mask is x > 0)",
             lambda x, alpha, dout: np.where(x >= 0, dout, alpha * dout) if np.any(x == 0) else None),
@@ -125,7 +113,7 @@ LEAKY_RELU_BACKWARD = [
 SIGMOID_FORWARD = [
     Mistake("exponent +x", "1 / (1 + exp(+x)) = σ(-x): the exponent is -x",
             lambda x: 1.0 / (1.0 + np.exp(x))),
-    Mistake("tanh", "tanh(x); the sigmoid is 1 / (1 + exp(-x))", relation=_same_as(np.tanh)),
+    Mistake("tanh", "tanh(x); the sigmoid is 1 / (1 + exp(-x))", relation=same_as(np.tanh)),
     Mistake("exp", "exp(-x); the sigmoid is 1 / (1 + exp(-x))", lambda x: np.exp(-x)),
     Mistake("overflow", "nan or inf where |x| is large: exp of a large number overflows to inf, "
             "and exp(x) / (1 + exp(x)) gives inf / inf = nan. Exponentiate only -|x|: "
@@ -137,7 +125,7 @@ TANH_FORWARD = [
     Mistake("2 sigma(x) - 1", "2σ(x) - 1; tanh(x) is 2σ(2x) - 1",
             lambda x: 2.0 / (1.0 + np.exp(-x)) - 1.0),
     Mistake("sigmoid", "σ(x), the sigmoid; tanh(x) = (e^x - e^-x) / (e^x + e^-x)",
-            relation=_same_as(lambda x: 0.5 + 0.5 * np.tanh(0.5 * x))),
+            relation=same_as(lambda x: 0.5 + 0.5 * np.tanh(0.5 * x))),
     Mistake("sign flipped", "tanh(-x): the sign is flipped", relation=negated),
     Mistake("overflow", "nan where |x| is large: exp(x) and exp(-x) overflow to inf there, and "
             "inf / inf is nan; np.tanh is finite for every x", relation=_overflowed),
@@ -159,9 +147,9 @@ SIGMOID_BACKWARD = [
     Mistake("cache as input", "dout·σ(c)·(1 - σ(c)) with c the cache: the sigmoid applied again, "
             "as if the cache were the input x. The cache IS the output out = σ(x): dx = "
             "dout·out·(1 - out)",
-            relation=_same_as(lambda out, dout: dout * (0.25 - 0.25 * np.tanh(0.5 * out) ** 2))),
+            relation=same_as(lambda out, dout: dout * (0.25 - 0.25 * np.tanh(0.5 * out) ** 2))),
     Mistake("tanh's derivative", "dout·(1 - out²), the derivative of tanh; the sigmoid's is "
-            "out·(1 - out)", relation=_same_as(lambda out, dout: dout * (1 - out**2))),
+            "out·(1 - out)", relation=same_as(lambda out, dout: dout * (1 - out**2))),
     Mistake("missing (1 - out)", "dout·out, missing the factor (1 - out)",
             lambda out, dout: dout * out),
 ]
@@ -169,11 +157,11 @@ SIGMOID_BACKWARD = [
 TANH_BACKWARD = [
     Mistake("cache as input", "dout·(1 - tanh(c)²) with c the cache: tanh applied again, as if "
             "the cache were the input x. The cache IS the output out = tanh(x): dx = "
-            "dout·(1 - out²)", relation=_same_as(lambda out, dout: dout * (1 - np.tanh(out) ** 2))),
+            "dout·(1 - out²)", relation=same_as(lambda out, dout: dout * (1 - np.tanh(out) ** 2))),
     Mistake("missing square", "dout·(1 - out), missing the square: tanh'(x) = 1 - tanh(x)²",
             lambda out, dout: dout * (1 - out)),
     Mistake("sigmoid's derivative", "dout·out·(1 - out), the sigmoid's derivative; tanh's is "
-            "1 - out²", relation=_same_as(lambda out, dout: dout * out * (1 - out))),
+            "1 - out²", relation=same_as(lambda out, dout: dout * out * (1 - out))),
     Mistake("square misplaced", "dout·(1 - out)², the square in the wrong place: 1 - out², not "
             "(1 - out)²", lambda out, dout: dout * (1 - out) ** 2),
 ]

@@ -21,9 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.numeric import MATCH, close
-
-from . import Mistake
+from . import Mistake, same_as
 
 __all__ = [
     "BATCHNORM_DBETA",
@@ -50,14 +48,6 @@ def _eps_given(param: dict[str, Any] | None) -> bool:
     return _eps(param) != DEFAULT_EPS
 
 
-def _is(value: Callable[..., Any]) -> Callable[..., bool]:
-    """A relation: the answer is ``value(*inputs)`` (``None`` where that makes no sense)."""
-
-    def relation(got: Any, want: Any, *inputs: Any) -> bool:
-        mistaken = value(*inputs)
-        return mistaken is not None and close(got, mistaken, MATCH)
-
-    return relation
 
 
 def _plain(gamma: Any, beta: Any) -> bool:
@@ -108,7 +98,7 @@ def _shared(axis: int, name: str) -> list[Mistake]:
                          + b)),
         Mistake("default eps", f"normalized with the default eps = 1e-5: use {name}['eps'] when "
                 "it is given",
-                relation=_is(lambda x, g, b, param: _forward(
+                relation=same_as(lambda x, g, b, param: _forward(
                     axis, lambda x, g, b, mean, var, eps: g * (x - mean) / np.sqrt(
                         var + DEFAULT_EPS) + b)(x, g, b, param) if _eps_given(param) else None)),
         Mistake("variance", "divided by the variance, not by the standard deviation "
@@ -116,12 +106,12 @@ def _shared(axis: int, name: str) -> list[Mistake]:
                 _forward(axis, lambda x, g, b, mean, var, eps: g * (x - mean) / (var + eps) + b
                          if np.any(var + eps != 1) else None)),
         Mistake("not scaled", "xhat, not scaled and shifted: out = gamma * xhat + beta",
-                relation=_is(lambda x, g, b, param: _forward(
+                relation=same_as(lambda x, g, b, param: _forward(
                     axis, lambda x, g, b, mean, var, eps: (x - mean) / np.sqrt(var + eps))(
                     x, g, b, param) if not _plain(g, b) else None)),
         Mistake("gamma and beta swapped", "beta * xhat + gamma, gamma and beta swapped: out = "
                 "gamma * xhat + beta",
-                relation=_is(lambda x, g, b, param: _forward(
+                relation=same_as(lambda x, g, b, param: _forward(
                     axis, lambda x, g, b, mean, var, eps: b * (x - mean) / np.sqrt(var + eps) + g)(
                     x, g, b, param) if not np.array_equal(g, b) else None)),
     ]
@@ -135,12 +125,12 @@ BATCHNORM_FORWARD = [
     *_shared(0, "bn_param"),
     Mistake("axis 1", "the statistics of each row (axis 1); batch norm normalizes each feature "
             "(column) over the batch, axis 0",
-            relation=_is(lambda x, g, b, param: _forward(
+            relation=same_as(lambda x, g, b, param: _forward(
                 1, lambda x, g, b, mean, var, eps: g * (x - mean) / np.sqrt(var + eps) + b)(
                 x, g, b, {"eps": _eps(param)}) if _train(param) else None)),
     Mistake("batch statistics", "normalized with the batch's own statistics: in test mode "
             "normalize with bn_param's running_mean and running_var",
-            relation=_is(lambda x, g, b, param: _forward(
+            relation=same_as(lambda x, g, b, param: _forward(
                 0, lambda x, g, b, mean, var, eps: g * (x - mean) / np.sqrt(var + eps) + b)(
                 x, g, b, {"eps": _eps(param)}) if _test(param) else None)),
 ]
@@ -148,7 +138,7 @@ BATCHNORM_FORWARD = [
 LAYERNORM_FORWARD = [
     Mistake("axis 0", "the statistics of each feature over the batch (axis 0), as in batch norm; "
             "layer norm normalizes each example (row) over its features, axis 1",
-            relation=_is(lambda x, g, b, param: _forward(
+            relation=same_as(lambda x, g, b, param: _forward(
                 0, lambda x, g, b, mean, var, eps: g * (x - mean) / np.sqrt(var + eps) + b)(
                 x, g, b, {"eps": _eps(param)}))),
     Mistake("D - 1", "the variance divided by D - 1; layer norm divides by D (x.var(axis=1))",
@@ -252,7 +242,7 @@ def _dx(axis: int) -> list[Mistake]:
                 _backward(axis, lambda s, xhat, g, dout, n: s * g)),
         Mistake("no gamma", "computed from dout instead of g = dout * gamma: multiply by gamma "
                 "first (dxhat = dout * gamma)",
-                relation=_is(lambda x, gamma, beta, param, dout: _backward(
+                relation=same_as(lambda x, gamma, beta, param, dout: _backward(
                     axis, lambda s, xhat, g, dout, n: s / n * (
                         n * dout - total(dout) - xhat * total(dout * xhat)))(
                     x, gamma, beta, param, dout) if not np.all(np.asarray(gamma) == 1) else None)),
@@ -271,7 +261,7 @@ def _dgamma(axis: int) -> list[Mistake]:
                 _backward(axis, lambda s, xhat, g, dout, n: (dout * xhat).sum(axis=1))),
         Mistake("no xhat", "sum(dout) over the batch, without xhat: dgamma must be weighted by "
                 "xhat, dgamma = sum over the batch of dout * xhat",
-                relation=_is(lambda x, gamma, beta, param, dout: np.sum(dout, axis=0))),
+                relation=same_as(lambda x, gamma, beta, param, dout: np.sum(dout, axis=0))),
     ]
 
 
@@ -282,7 +272,7 @@ def _dbeta(axis: int) -> list[Mistake]:
                 lambda x, gamma, beta, param, dout: np.sum(dout, axis=1)),
         Mistake("swapped", "sum(dout * xhat), which is dgamma: dgamma and dbeta are swapped; "
                 "dbeta = sum(dout), dgamma = sum(dout * xhat)",
-                relation=_is(_backward(axis, lambda s, xhat, g, dout, n: (dout * xhat).sum(
+                relation=same_as(_backward(axis, lambda s, xhat, g, dout, n: (dout * xhat).sum(
                     axis=0)))),
     ]
 

@@ -35,14 +35,13 @@ uphill, the operands swapped) is a ``relation``, so no table computes one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from autograder.numeric import MATCH, close
 
-from . import Mistake, negated
+from . import Mistake, negated, same_as
 
 __all__ = [
     "ACCUMULATE",
@@ -62,19 +61,6 @@ __all__ = [
     "TANH_RULE",
     "TOPOLOGICAL_ORDER",
 ]
-
-
-# Two relations as in :mod:`autograder.mistakes.activations`, whose helpers a topic module may not
-# import (it imports only the catalogue's core, autograder.mistakes, and autograder.numeric).
-def _same_as(value: Callable[..., Any]) -> Callable[..., bool]:
-    """A relation: the answer is ``value(*inputs)``, a mistaken value that differs from the right
-    answer here (computed only to compare, never returned)."""
-
-    def relation(got: Any, want: Any, *inputs: Any) -> bool:
-        mistaken = value(*inputs)
-        return close(got, mistaken, MATCH) and not close(mistaken, want, MATCH)
-
-    return relation
 
 
 def _overflowed(got: Any, want: Any, z: Any) -> bool:
@@ -273,7 +259,7 @@ SECOND_PASS = [
 # ----------------------------------------------------------------------------- notebook 4
 NEURON_FORWARD = [
     Mistake("no sigmoid", "z = x @ w + b itself: apply the sigmoid, a = 1 / (1 + exp(-z))",
-            relation=_same_as(lambda x, w, b: x @ w + b)),
+            relation=same_as(lambda x, w, b: x @ w + b)),
     Mistake("exponent +z", "sigmoid(-z): the exponent is -z, a = 1 / (1 + exp(-z))",
             lambda x, w, b: 1.0 / (1.0 + np.exp(x @ w + b))),
     Mistake("no bias", "the bias b is missing: z = x @ w + b",
@@ -285,7 +271,7 @@ NEURON_FORWARD = [
 
 NEURON_CACHE = [
     Mistake("z", "z = x @ w + b, before the sigmoid; cache the activation a: the backward pass "
-            "computes a - y", relation=_same_as(lambda x, w, b: x @ w + b)),
+            "computes a - y", relation=same_as(lambda x, w, b: x @ w + b)),
 ]
 
 BCE_LOSS = [
@@ -298,7 +284,7 @@ BCE_LOSS = [
     Mistake("only y log a", "only the y·log(a) term: examples with y = 0 contribute -log(1 - a)",
             lambda a, y: -np.mean(y * np.log(a))),
     Mistake("mse", "the mean squared error; the cross-entropy is -(y·log a + (1 - y)·log(1 - a))",
-            relation=_same_as(lambda a, y: np.mean((np.asarray(a) - np.asarray(y)) ** 2))),
+            relation=same_as(lambda a, y: np.mean((np.asarray(a) - np.asarray(y)) ** 2))),
 ]
 
 
