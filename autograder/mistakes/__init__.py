@@ -8,6 +8,8 @@ result is and what to do instead. Which mistake a
 wrong answer is: :func:`diagnose` (the first whose result the answer matches); the message
 only: :func:`hint`. One module per topic holds the tables:
 
+* :mod:`autograder.mistakes.calculus` — numerical derivatives, the relative error and the chain
+  rule by hand (notebooks 1 and 2);
 * :mod:`autograder.mistakes.scalar` — a scalar autodiff ``Value``'s backward rules
   and a single neuron (notebooks 3 and 4);
 * :mod:`autograder.mistakes.layers` — the affine layer, forward and backward;

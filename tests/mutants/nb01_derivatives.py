@@ -38,7 +38,7 @@ MUTANTS = [
         name="centered formula instead of forward",
         source=_FD_HEAD + "    return (f(x + h) - f(x - h)) / (2 * h)\n",
         loses=["test_forward_difference_values", "test_forward_difference_order"],
-        explains="that is the centered difference",
+        explains="yours is the centered difference",
     ),
     Mutant(
         cell="forward_difference",
@@ -52,7 +52,7 @@ MUTANTS = [
         name="ignores the h argument",
         source=_FD_HEAD + "    step = 1e-5\n    return (f(x + step) - f(x)) / step\n",
         loses=["test_forward_difference_values", "test_forward_difference_order"],
-        explains="must depend on h",
+        explains="instead of the h you were given",
     ),
     # ----------------------------------------------------------------- centered_difference
     Mutant(
@@ -64,7 +64,7 @@ MUTANTS = [
             "test_centered_difference_order",
             "test_centered_difference_default_h",
         ],
-        explains="first order",
+        explains="yours is the forward difference",
     ),
     Mutant(
         cell="centered_difference",
@@ -266,7 +266,7 @@ MUTANTS = [
     return grad
 ''',
         loses=["test_numerical_gradient_values"],
-        explains="not with the h = 0.1",
+        explains="instead of the h you were given",
     ),
 ]
 
