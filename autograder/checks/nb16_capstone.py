@@ -1,19 +1,27 @@
 """Graded checks of notebook 16 (capstone): the parts of a digit classifier and its accuracy.
 
-One check per graded test cell; each repeats the cell's visible cases and adds hidden ones (other
-shapes and seeds, a batch of one, square shapes where only values reveal a transpose, logits of
-size 1e4, shifts by more than one pixel, real digits).
+One check per graded test cell; each repeats the cell's visible cases first, in the cell's order,
+and adds hidden ones (other shapes and seeds, a batch of one, square shapes where only values
+reveal a transpose, inputs exactly at the ReLU's kink, logits of size 1e4, shifts by more than
+one pixel, real digits).
 
 The parts (``affine_*``, ``relu_*``, ``softmax_cross_entropy_loss``, ``adam``, ``network_loss``,
 ``predict``) are compared with :mod:`bplib` computed here; ``shift_images`` with a few lines of
 numpy here. A backward pass is fed the cache of the learner's own forward pass (the learner
-chooses what it holds), and its gradients are compared with bplib's for the same inputs.
+chooses what it holds), and its gradients are compared with bplib's for the same inputs. A wrong
+answer that is a known mistake is named by the catalogue's line, with the table the notebook's
+visible test uses (:func:`autograder.mistakes.diagnosed`, here as there): the tables of the
+notebooks that built each part (:mod:`~autograder.mistakes.layers`,
+:mod:`~autograder.mistakes.activations`, :mod:`~autograder.mistakes.losses`,
+:mod:`~autograder.mistakes.optimizers`, :mod:`~autograder.mistakes.network`) and the capstone's
+own, :mod:`~autograder.mistakes.capstone`.
 
 The accuracy cells train the learner's network once, ``train_digits(X_train, y_train,
 seed=GRADING_SEED)`` on the notebook's split (``load_digits()``, ``train_test_split(X, y,
 seed=0)``), and count here how many of the *graded digits* the learner's ``predict`` labels
 right. The three threshold cells share that one training and one draw (see
-:func:`_digits_accuracy`).
+:func:`_digits_accuracy`). A count names no particular mistake: their reasons never hold a
+catalogue line (a ``predict`` of the wrong shape is sent to test_predict).
 
 What the accuracy measures, and why. The 359 test digits and their labels are public: a
 ``predict`` that looks them up (a table keyed on each image's bytes, the label of the nearest
@@ -58,22 +66,38 @@ from typing import Any
 import numpy as np
 
 from autograder import remote
-from autograder.framework import Learner, LearnerError, as_array, as_tuple, check, kept
-from autograder.mistakes import Mistake, diagnose, which
+from autograder.framework import (
+    Learner,
+    LearnerError,
+    as_array,
+    as_tuple,
+    check,
+    describe,
+    kept,
+)
+from autograder.mistakes import HINT, Mistake, diagnosed, hint
 from autograder.mistakes.activations import RELU_BACKWARD, RELU_FORWARD
+from autograder.mistakes.capstone import PREDICT, RELU_NP_MAX, SHIFT_IMAGES
+from autograder.mistakes.layers import (
+    AFFINE_BACKWARD_DB,
+    AFFINE_BACKWARD_DW,
+    AFFINE_BACKWARD_DX,
+    AFFINE_FORWARD,
+)
+from autograder.mistakes.losses import SOFTMAX_CE_GRAD, SOFTMAX_CE_LARGE_LOGITS, SOFTMAX_CE_VALUE
+from autograder.mistakes.network import TWO_LAYER_GRADS, TWO_LAYER_LOSS
 from autograder.mistakes.optimizers import ADAM
-from autograder.numeric import MATCH, close, fmt, quiet, worst_entry
+from autograder.numeric import EXACT, Tolerance, close, fmt, quiet
 from bplib import layers as ref_layers
 from bplib import optim as ref_optim
 from bplib.datasets import load_digits, train_test_split
-from bplib.gradcheck import CheckError, GradientCheckError, check_gradient
+from bplib.gradcheck import CheckError, GradientCheckError, assert_close, check_gradient
 from bplib.losses import softmax_cross_entropy_loss as ref_softmax_ce
 
 __all__: list[str] = []  # checks register themselves; nothing here is for import
 
 NB = "16-capstone"
 GRADING_SEED = 1  # the notebook trains with seed 0: grading trains a fresh network
-Slips = Sequence[tuple[str, Any]]
 
 # The worked examples of the notebook (section 2).
 X_EXAMPLE = np.array([[1.0, 0.0, 2.0], [-1.0, 3.0, 1.0]])
@@ -81,36 +105,40 @@ W_EXAMPLE = np.array([[1.0, -1.0], [2.0, 0.0], [0.0, 1.0]])
 B_EXAMPLE = np.array([0.5, -0.5])
 DOUT_EXAMPLE = np.array([[1.0, 0.0], [-1.0, 2.0]])
 RELU_EXAMPLE = np.array([[-1.5, 0.5], [2.0, -0.1]])
+RELU_DOUT_EXAMPLE = np.array([[1.0, 2.0], [3.0, 4.0]])
 # Entries at exactly 0, where the notebook's convention is: ReLU's derivative there is 0.
 RELU_AT_ZERO = np.array([[0.0, -0.5, 1.5], [2.0, 0.0, -1.0]])
+RELU_DOUT_AT_ZERO = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
 LOGITS_EXAMPLE = np.array([[0.0, 0.0, 0.0], [np.log(2.0), 0.0, 0.0]])
 LABELS_EXAMPLE = np.array([0, 2])
+# The Adam step of the notebook, by hand from t = 2.
+ADAM_EXAMPLE = (np.array([1.0, -1.0]), np.array([0.5, 2.0]),
+                {"learning_rate": 0.1, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8,
+                 "m": np.array([0.1, 0.3]), "v": np.array([0.004, 0.002]), "t": 2})
 
 
 # ----------------------------------------------------------------------------- helpers
-def _worst(got: np.ndarray, want: np.ndarray, name: str) -> str:
-    ix, yours, expected = worst_entry(got, want)
-    where = f"{name}[{', '.join(map(str, ix))}]" if ix else name
-    return f"worst entry {where}: yours = {yours:.8g}, expected {expected:.8g}"
-
-
-def _grad(got: Any, want: np.ndarray, name: str, where: str, slips: Slips = (), *,
-          mistakes: Sequence[Mistake] = (), inputs: tuple[Any, ...] = (),
-          ones: np.ndarray | None = None, batch_size: int | None = None) -> None:
-    """``got`` must equal the exact gradient ``want``; a recognised slip (one of the catalogue's
-    ``mistakes`` for ``inputs``, or one of this check's ``slips``) gets its own hint."""
+def _expect(got: Any, want: Any, name: str, where: str, mistakes: Sequence[Mistake],
+            inputs: tuple[Any, ...], tol: Tolerance = EXACT) -> None:
+    """``got`` must equal ``want``; worded as the notebook's ``assert_close``, and a known mistake
+    (one of ``mistakes`` for ``inputs``) is named by the catalogue, as the notebook names it."""
     got = as_array(got, f"{where}: {name}")
-    if got.shape == want.shape and close(got, want, MATCH):
-        return
-    why = ""
-    if got.shape == want.shape:
-        found = diagnose(got, mistakes, *inputs, want=want)
-        why = found.message if found else which(got, slips)
-    if why:
-        raise GradientCheckError(
-            f"{where}: {name} is wrong; {_worst(got, want, name)}\n  hint: yours is {why}")
-    try:  # within its relative tolerance, or a teaching message naming the mistake
-        check_gradient(got, want, name, 1e-7, batch_size=batch_size, numeric_ones=ones)
+    try:
+        with diagnosed(mistakes, *inputs, got=got, want=want):
+            assert_close(got, want, name, rtol=tol.rtol, atol=tol.atol)
+    except CheckError as exc:
+        raise CheckError(f"{where}: {exc}") from None
+
+
+def _grad(got: Any, want: np.ndarray, name: str, where: str, mistakes: Sequence[Mistake],
+          inputs: tuple[Any, ...], *, ones: np.ndarray | None = None,
+          batch_size: int | None = None) -> None:
+    """``got`` must equal the exact gradient ``want``, judged by the notebook's gradient checker;
+    a known mistake (one of ``mistakes`` for ``inputs``) is named by the catalogue."""
+    got = as_array(got, f"{where}: {name}")
+    try:
+        with diagnosed(mistakes, *inputs, got=got, want=want):
+            check_gradient(got, want, name, 1e-7, batch_size=batch_size, numeric_ones=ones)
     except GradientCheckError as exc:
         raise GradientCheckError(f"{where}: {exc}") from None
 
@@ -120,9 +148,9 @@ def _unchanged(given: Sequence[np.ndarray], originals: Sequence[np.ndarray], nam
     name = kept(given, originals, names.split())
     if name is not None:
         raise CheckError(
-            f"{where}: {function} changed its input {name} in place\n  hint: never write "
-            f"into an input (no `{name}[...] = ...` or `{name} -= ...`): the caller, and "
-            "often the cache, still need the old values; compute a new array"
+            f"{where}: {function} changed its input {name} in place{HINT}never write into an "
+            f"input (no `{name}[...] = ...` or `{name} -= ...`): the caller, and often the cache, "
+            "still need the old values; compute a new array"
         )
 
 
@@ -133,6 +161,9 @@ def _away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndar
 
 
 # ----------------------------------------------------------------------------- affine
+AFFINE_BACKWARD = (AFFINE_BACKWARD_DX, AFFINE_BACKWARD_DW, AFFINE_BACKWARD_DB)
+
+
 def _affine_cases() -> list[tuple[np.ndarray, ...]]:
     cases = [(X_EXAMPLE, W_EXAMPLE, B_EXAMPLE, DOUT_EXAMPLE)]
     for seed, n, d, m in ((1, 4, 5, 3), (1601, 1, 3, 2), (1602, 6, 1, 4), (1603, 5, 4, 1),
@@ -157,20 +188,9 @@ def _affine_forward(learner: Learner, x: np.ndarray, w: np.ndarray, b: np.ndarra
 def affine_forward_values(learner: Learner) -> None:
     for x, w, b, _ in _affine_cases():
         where = f"affine_forward with x of shape {x.shape}, w {w.shape}"
-        got = as_array(_affine_forward(learner, x, w, b, where, inputs_kept=True)[0],
-                     f"{where}: out")
-        want = ref_layers.affine_forward(x, w, b)[0]
-        if got.shape != want.shape:
-            hint = ("\n  hint: out is transposed: row n holds example n's M outputs"
-                    if got.shape == want.T.shape else "")
-            raise CheckError(f"{where}: out has shape {got.shape}, expected (N, M) = "
-                             f"{want.shape}{hint}")
-        if close(got, want):
-            continue
-        hint = which(got, [("x @ w without the bias: add b to every row", x @ w),
-                           ("x @ w - b: the bias is added", x @ w - b)])
-        raise CheckError(f"{where}: out is wrong; {_worst(got, want, 'out')}"
-                         + (f"\n  hint: yours is {hint}" if hint else ""))
+        out, _ = _affine_forward(learner, x, w, b, where, inputs_kept=True)
+        _expect(out, ref_layers.affine_forward(x, w, b)[0], "out", where, AFFINE_FORWARD,
+                (x, w, b))
 
 
 def _affine_backward(learner: Learner, k: int) -> None:
@@ -191,7 +211,8 @@ def _affine_backward(learner: Learner, k: int) -> None:
             want = ref_layers.affine_backward(d, (x, w))[k]
             ones = ref_layers.affine_backward(np.ones_like(dout), (x, w))[k]
             case = where if scale else f"{where} and dout = 0"
-            _grad(grads[k], want, name, case, ones=None if scale == 0 else ones)
+            _grad(grads[k], want, name, case, AFFINE_BACKWARD[k], (x, w, d),
+                  ones=None if scale == 0 else ones)
 
 
 @check(NB, "test_affine_backward_dx")
@@ -210,12 +231,6 @@ def affine_backward_db(learner: Learner) -> None:
 
 
 # ----------------------------------------------------------------------------- relu
-def _relu_cases() -> list[np.ndarray]:
-    rng = np.random.default_rng(1610)
-    return [RELU_EXAMPLE, RELU_AT_ZERO] + [_away_from_zero(rng, s)
-                                           for s in ((4, 5), (1, 7), (3, 2, 4), (9,))]
-
-
 def _relu_forward(learner: Learner, x: np.ndarray, where: str, *, inputs_kept: bool = False
                   ) -> tuple[Any, Any]:
     given = [x.copy()]
@@ -228,49 +243,51 @@ def _relu_forward(learner: Learner, x: np.ndarray, where: str, *, inputs_kept: b
 
 @check(NB, "test_relu_forward")
 def relu_forward_values(learner: Learner) -> None:
-    for x in _relu_cases():
+    rng = np.random.default_rng(1610)
+    for x in [RELU_EXAMPLE, RELU_AT_ZERO] + [_away_from_zero(rng, s)
+                                             for s in ((4, 5), (1, 7), (3, 2, 4), (9,))]:
         where = f"relu_forward on x of shape {x.shape}"
-        got = as_array(_relu_forward(learner, x, where, inputs_kept=True)[0], f"{where}: out")
-        want = np.maximum(x, 0.0)
-        if close(got, want):
-            continue
-        if got.shape != want.shape:
-            hint = ""
-            if x.ndim > 1 and got.shape in (x.shape[1:], x.shape[:-1]):
-                hint = ("\n  hint: np.max(x, 0) is the largest entry along axis 0; the ReLU is "
-                        "np.maximum(x, 0), entry by entry")
-            raise CheckError(f"{where}: out has shape {got.shape}, expected {want.shape}{hint}")
-        found = diagnose(got, RELU_FORWARD, x, want=want)
-        raise CheckError(f"{where}: out is wrong; {_worst(got, want, 'out')}"
-                         + (f"\n  hint: yours is {found.message}" if found else ""))
+        out, _ = _relu_forward(learner, x, where, inputs_kept=True)
+        _expect(out, np.maximum(x, 0.0), "out", where, [*RELU_FORWARD, *RELU_NP_MAX], (x,))
+
+
+def _relu_backward_cases() -> list[tuple[np.ndarray, np.ndarray]]:
+    """(x, dout): the notebook's random case, worked example and kink, then other shapes."""
+    rng = np.random.default_rng(2)
+    cases = [(_away_from_zero(rng, (4, 6)), rng.standard_normal((4, 6))),
+             (RELU_EXAMPLE, RELU_DOUT_EXAMPLE), (RELU_AT_ZERO, RELU_DOUT_AT_ZERO)]
+    rng = np.random.default_rng(1611)
+    for x in [RELU_AT_ZERO, *(_away_from_zero(rng, s) for s in ((1, 7), (3, 2, 4), (9,)))]:
+        cases.append((x, rng.standard_normal(x.shape)))
+    return cases
 
 
 @check(NB, "test_relu_backward")
 def relu_backward_values(learner: Learner) -> None:
-    rng = np.random.default_rng(1611)
-    for x in _relu_cases():
+    for x, dout in _relu_backward_cases():
         where = f"relu_backward for x of shape {x.shape}"
         try:
             _, cache = _relu_forward(learner, x, where)
         except CheckError as exc:
             raise CheckError(f"relu_backward is fed the cache of your relu_forward, which "
                              f"failed: {exc}") from None
-        dout = rng.standard_normal(x.shape)
         for d in (dout, np.zeros_like(dout)):
             with quiet():
                 got = learner.relu_backward(d.copy(), cache)
-            want = np.where(x > 0, d, 0.0)
             case = where if np.any(d) else f"{where} and dout = 0"
-            _grad(got, want, "dx", case, mistakes=RELU_BACKWARD, inputs=(x, d),
+            _grad(got, np.where(x > 0, d, 0.0), "dx", case, RELU_BACKWARD, (x, d),
                   ones=(x > 0).astype(np.float64))
 
 
 # ----------------------------------------------------------------------------- softmax CE
-def _softmax_cases(scale: float = 1.0) -> list[tuple[np.ndarray, np.ndarray]]:
-    cases = []
+def _softmax_problems(*notebook: tuple[np.ndarray, np.ndarray, str]
+                      ) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """(logits, labels, what): the worked example and a cell's own ``notebook`` cases, then the
+    hidden ones (a batch of one, ten classes, more rows than classes, square)."""
+    cases = [(LOGITS_EXAMPLE, LABELS_EXAMPLE, "the worked example"), *notebook]
     for seed, n, c in ((2, 5, 4), (1620, 1, 10), (1621, 8, 3), (1622, 6, 10), (1623, 3, 3)):
         rng = np.random.default_rng(seed)
-        cases.append((scale * 3.0 * rng.standard_normal((n, c)), rng.integers(0, c, n)))
+        cases.append((3.0 * rng.standard_normal((n, c)), rng.integers(0, c, n), f"logits {n}×{c}"))
     return cases
 
 
@@ -283,79 +300,58 @@ def _softmax_ce(learner: Learner, z: np.ndarray, y: np.ndarray, where: str
     _unchanged(given[:1], (z,), "logits", "softmax_cross_entropy_loss", where)
     loss = as_array(loss, f"{where}: the loss")
     if loss.size != 1:
-        raise CheckError(f"{where}: the loss must be one number, got shape {loss.shape}\n  hint: "
+        raise CheckError(f"{where}: the loss must be one number, got shape {loss.shape}{HINT}"
                          "average the N per-example losses")
     return float(loss.reshape(())), as_array(grad, f"{where}: dlogits")
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    s = z - z.max(axis=1, keepdims=True)
-    return s - np.log(np.exp(s).sum(axis=1, keepdims=True))
-
-
-def _check_softmax_value(learner: Learner, z: np.ndarray, y: np.ndarray, where: str) -> None:
-    loss, _ = _softmax_ce(learner, z, y, where)
-    want = ref_softmax_ce(z, y)[0]
-    if np.isclose(loss, want, rtol=1e-9, atol=1e-12):
+def _check_loss(got: float, want: float, where: str, mistakes: Sequence[Mistake],
+                inputs: tuple[Any, ...], otherwise: str = "") -> None:
+    """A loss (one number) must equal ``want``; a known mistake is named by the catalogue, any
+    other by ``otherwise`` (a hint of this check's own, or nothing)."""
+    if close(got, want, EXACT):
         return
-    n, c = z.shape
-    per_example = -_log_softmax(z)[np.arange(n), y]
-    hint = which(np.array(loss), [
-        ("the sum over the batch: the loss is the MEAN over the N examples", per_example.sum()),
-        (f"a mean over all N·C = {n * c} entries: average over the N examples only",
-         per_example.sum() / (n * c)),
-        ("the log-probability, not its negative: L = -mean(log p[n, y_n])", -want),
-    ])
-    if not hint and not np.isfinite(loss):
-        hint = ("an overflow: subtract each row's maximum before exp (softmax does not change), "
-                "then log-sum-exp")
-    raise CheckError(f"{where}: the loss should be {want:.10g}, got {loss:.10g}"
-                     + (f"\n  hint: {hint}" if hint else ""))
+    named = hint(got, mistakes, *inputs, want=want) or (f"{HINT}{otherwise}" if otherwise else "")
+    raise CheckError(f"{where}: the loss should be {want:.10g}, got {got:.10g}{named}")
 
 
-def _check_softmax_grad(learner: Learner, z: np.ndarray, y: np.ndarray, where: str) -> None:
-    _, got = _softmax_ce(learner, z, y, where)
-    want = ref_softmax_ce(z, y)[1]
-    n, c = z.shape
-    p, onehot = np.exp(_log_softmax(z)), np.eye(c)[y]
-    slips = [("softmax / N: the -1 at each row's true class is missing", p / n)]
-    if n > 1:
-        slips.append((f"softmax - onehot without the 1/N: the loss is a mean over the N = {n} "
-                      "rows, so every gradient entry carries 1/N", p - onehot))
-    _grad(got, want, "dlogits", where, slips, batch_size=n)
+_OVERFLOW = ("exp of a large logit overflows: subtract each row's maximum first "
+             "(z - z.max(axis=1, keepdims=True)), which does not change the softmax, and take "
+             "log p[y] as (z[y] - max) - log(sum(exp(z - max)))")
 
 
 @check(NB, "test_softmax_ce_value")
 def softmax_ce_value(learner: Learner) -> None:
-    _check_softmax_value(learner, LOGITS_EXAMPLE, LABELS_EXAMPLE, "softmax_cross_entropy_loss "
-                         "on the worked example")
-    for z, y in _softmax_cases():
-        _check_softmax_value(learner, z, y, f"softmax_cross_entropy_loss on logits {z.shape}")
+    for z, y, what in _softmax_problems((np.zeros((5, 10)), np.arange(5), "equal scores")):
+        where = f"softmax_cross_entropy_loss on {what}"
+        loss, _ = _softmax_ce(learner, z, y, where)
+        _check_loss(loss, ref_softmax_ce(z, y)[0], where, SOFTMAX_CE_VALUE, (z, y),
+                    "" if np.isfinite(loss) else _OVERFLOW)
 
 
 @check(NB, "test_softmax_ce_gradient")
 def softmax_ce_gradient(learner: Learner) -> None:
-    _check_softmax_grad(learner, LOGITS_EXAMPLE, LABELS_EXAMPLE, "softmax_cross_entropy_loss "
-                        "on the worked example")
-    for z, y in _softmax_cases():
-        _check_softmax_grad(learner, z, y, f"softmax_cross_entropy_loss on logits {z.shape}")
+    rng = np.random.default_rng(3)
+    for z, y, what in _softmax_problems((rng.standard_normal((6, 4)), rng.integers(0, 4, 6),
+                                         "logits 6×4")):
+        where = f"softmax_cross_entropy_loss on {what}"
+        _, got = _softmax_ce(learner, z, y, where)
+        _grad(got, ref_softmax_ce(z, y)[1], "dlogits", where, SOFTMAX_CE_GRAD, (z, y),
+              batch_size=z.shape[0])
 
 
 @check(NB, "test_softmax_ce_large_logits")
 def softmax_ce_large_logits(learner: Learner) -> None:
     cases = [(np.array([[1000.0, 0.0, -1000.0], [-5000.0, 5000.0, 4990.0]]), np.array([0, 2])),
              (np.array([[1e4, 1e4 - 1.0, 0.0]]), np.array([1]))]
-    cases += _softmax_cases(scale=400.0)[:3]
+    cases += [(400.0 * z, y) for z, y, _ in _softmax_problems()[1:4]]  # 3 hidden ones, larger
     for z, y in cases:
         where = f"softmax_cross_entropy_loss on logits as large as {np.abs(z).max():.0f}"
         loss, grad = _softmax_ce(learner, z, y, where)
         if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
-            raise CheckError(
-                f"{where}: the loss or dlogits contains nan or inf\n  hint: exp(1000) overflows; "
-                "subtract each row's maximum first (z - z.max(axis=1, keepdims=True)): softmax "
-                "does not change, and the largest exponent becomes exp(0) = 1"
-            )
-        _check_softmax_value(learner, z, y, where)  # dlogits' values: test_softmax_ce_gradient
+            raise CheckError(f"{where}: the loss or dlogits contains nan or inf{HINT}{_OVERFLOW}")
+        # dlogits' values: test_softmax_ce_gradient
+        _check_loss(loss, ref_softmax_ce(z, y)[0], where, SOFTMAX_CE_LARGE_LOGITS, (z, y))
 
 
 # ----------------------------------------------------------------------------- adam
@@ -368,8 +364,8 @@ def _adam(learner: Learner, w: np.ndarray, dw: np.ndarray, config: dict[str, Any
     _unchanged(given, (w, dw), "w dw", "adam", where)
     if not isinstance(new, dict):
         raise CheckError(f"{where}: the second value adam returns must be the config dict, got "
-                         f"{type(new).__name__}\n  hint: return next_w, config — with the state "
-                         "m, v and t stored in it for the next call")
+                         f"{describe(new)}{HINT}return next_w, config — with the state m, v and "
+                         "t stored in it for the next call")
     next_w = as_array(next_w, f"{where}: next_w")
     if next_w.shape != w.shape:
         raise CheckError(f"{where}: next_w has shape {next_w.shape}, but w has {w.shape}")
@@ -382,38 +378,22 @@ def _reference_adam(w: np.ndarray, dw: np.ndarray, config: dict[str, Any] | None
         return ref_optim.adam(w.copy(), dw.copy(), copy.deepcopy(config))
 
 
-def _adam_mistake(got: np.ndarray, want: np.ndarray, w: np.ndarray, dw: np.ndarray,
-                  config: dict[str, Any]) -> str:
-    """The catalogue's message for the Adam mistake ``got`` is, or ``""``."""
-    found = diagnose(got, ADAM, w, dw, config, want=want)
-    return found.message if found else ""
-
-
-def _check_adam_step(learner: Learner, w: np.ndarray, dw: np.ndarray,
-                     config: dict[str, Any]) -> None:
-    shown = ", ".join(f"{k}: {v:g}" for k, v in config.items() if not isinstance(v, np.ndarray))
-    where = f"adam on w of shape {w.shape} with config {{{shown}, m, v}}"
-    got, _ = _adam(learner, w, dw, config, where)
-    want, _ = _reference_adam(w, dw, config)
-    if close(got, want):
-        return
-    hint = _adam_mistake(got, want, w, dw, config)
-    raise CheckError(f"{where}: next_w is wrong; {_worst(got, want, 'next_w')}"
-                     + (f"\n  hint: yours is {hint}" if hint else ""))
-
-
 @check(NB, "test_adam_step")
 def adam_step(learner: Learner) -> None:
-    _check_adam_step(learner, np.array([1.0, -1.0]), np.array([0.5, 2.0]),
-                     {"learning_rate": 0.1, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8,
-                      "m": np.array([0.1, 0.3]), "v": np.array([0.004, 0.002]), "t": 2})
+    cases = [ADAM_EXAMPLE]
     rng = np.random.default_rng(1630)
     for shape, lr, b1, b2, t in (((3, 4), 1e-3, 0.9, 0.999, 5), ((6,), 0.05, 0.8, 0.99, 1),
                                  ((2, 2, 3), 2e-3, 0.5, 0.9, 40)):
         w, dw = rng.standard_normal(shape), rng.standard_normal(shape)
         m, v = 0.1 * rng.standard_normal(shape), 0.01 * rng.random(shape)
-        _check_adam_step(learner, w, dw, {"learning_rate": lr, "beta1": b1, "beta2": b2,
-                                          "epsilon": 1e-8, "m": m, "v": v, "t": t})
+        cases.append((w, dw, {"learning_rate": lr, "beta1": b1, "beta2": b2, "epsilon": 1e-8,
+                              "m": m, "v": v, "t": t}))
+    for w, dw, config in cases:
+        shown = ", ".join(f"{k}: {v:g}" for k, v in config.items()
+                          if not isinstance(v, np.ndarray))
+        where = f"adam on w of shape {w.shape} with config {{{shown}, m, v}}"
+        got, _ = _adam(learner, w, dw, config, where)
+        _expect(got, _reference_adam(w, dw, config)[0], "next_w", where, ADAM, (w, dw, config))
 
 
 @check(NB, "test_adam_state")
@@ -433,18 +413,18 @@ def adam_state(learner: Learner) -> None:
             w_ref, theirs = _reference_adam(w_ref, dw, theirs)
             for key in ("m", "v", "t"):
                 if key not in mine:
-                    raise CheckError(f"{where}: after step {step} the config has no '{key}'\n"
-                                     f"  hint: store the new {key} in config['{key}'] and return "
+                    raise CheckError(f"{where}: after step {step} the config has no '{key}'"
+                                     f"{HINT}store the new {key} in config['{key}'] and return "
                                      "the config: the next call continues from it")
                 got = as_array(mine[key], f"config['{key}']")
                 if not close(got, theirs[key]):
                     raise CheckError(f"{where}: after step {step} config['{key}'] is {fmt(got)}, "
                                      f"expected {fmt(theirs[key])}")
             if not close(w_mine, w_ref):
-                hint = ("\n  hint: the first steps agree and a later one does not: read the "
-                        "stored m, v and t back from the config" if step > 1 else "")
+                later = (f"{HINT}the first steps agree and a later one does not: read the stored "
+                         "m, v and t back from the config" if step > 1 else "")
                 raise CheckError(f"{where}: after step {step} the weights are {fmt(w_mine)}, "
-                                 f"expected {fmt(w_ref)}{hint}")
+                                 f"expected {fmt(w_ref)}{later}")
 
 
 @check(NB, "test_adam_bias_correction")
@@ -460,15 +440,14 @@ def adam_bias_correction(learner: Learner) -> None:
         want, _ = _reference_adam(w, dw, {"learning_rate": lr})
         if close(got, want):
             continue
-        hint = _adam_mistake(got, want, w, dw, {"learning_rate": lr})
-        if not hint and not np.all(np.isfinite(got)):
-            hint = ("nan or inf: with t = 0 the correction divides by 1 - beta**0 = 0; add 1 to "
-                    "t first, so the first step has t = 1")
+        named = hint(got, ADAM, w, dw, {"learning_rate": lr}, want=want)
+        if not named and not np.all(np.isfinite(got)):
+            named = (f"{HINT}your step is nan or inf: with t = 0 the correction divides by "
+                     "1 - beta**0 = 0; add 1 to t first, so the first step has t = 1")
         moved = np.abs(got - w) / lr
         raise CheckError(
             f"{where}: each weight should move by about learning_rate (m_hat = dw and v_hat = "
-            f"dw**2 after one step), but yours move by {fmt(moved, 4)} × learning_rate"
-            + (f"\n  hint: yours is {hint}" if hint else "")
+            f"dw**2 after one step), but yours move by {fmt(moved, 4)} × learning_rate{named}"
         )
 
 
@@ -488,21 +467,10 @@ def _shift(learner: Learner, X: np.ndarray, dy: int, dx: int, where: str) -> np.
         got = as_array(learner.shift_images(*given, dy, dx), f"{where}: the result")
     _unchanged(given, (X,), "X", "shift_images", where)
     if got.shape != X.shape:
-        raise CheckError(f"{where}: the result has shape {got.shape}, expected {X.shape}, "
-                         "like X\n  hint: reshape the (N, 8, 8) images back to (N, 64) rows")
+        named = hint(got, SHIFT_IMAGES, X, dy, dx, want=_shift_reference(X, dy, dx))
+        raise CheckError(f"{where}: the result has shape {got.shape}, expected {X.shape}, like X"
+                         + (named or f"{HINT}return one row of 64 pixels per image, like X"))
     return got
-
-
-def _roll_slips(X: np.ndarray, dy: int, dx: int) -> Slips:
-    img = X.reshape(-1, 8, 8)
-    return [
-        ("np.roll, which wraps around: pixels that leave one edge come back at the opposite "
-         "edge; the new border must be blank (0)",
-         np.roll(img, (dy, dx), axis=(1, 2)).reshape(X.shape)),
-        ("the flat 64-vector rolled: pixels that leave a row spill into the next row; reshape "
-         "to (N, 8, 8) and shift rows and columns separately, filling with 0",
-         np.roll(X, 8 * dy + dx, axis=1)),
-    ]
 
 
 def _directions(dy: int, dx: int) -> list[tuple[int, int]]:
@@ -516,26 +484,15 @@ def _check_shift(learner: Learner, X: np.ndarray, dy: int, dx: int, what: str, *
     of :func:`_directions` (the direction is the other cell's business)."""
     where = f"shift_images(X of shape {X.shape}, dy={dy}, dx={dx}) on {what}"
     got = _shift(learner, X, dy, dx, where)
-    want = _shift_reference(X, dy, dx)
     moves = _directions(dy, dx) if edges_only else [(dy, dx)]
     if any(close(got, _shift_reference(X, *move)) for move in moves):
         return
-    slips: list[tuple[str, Any]] = [text_value for move in moves
-                                    for text_value in _roll_slips(X, *move)]
-    if not edges_only:
-        slips += [
-            ("moved the opposite way: dy > 0 moves the digit DOWN (to larger row indices), dx > 0 "
-             "to the RIGHT: out[r + dy, c + dx] = in[r, c]", _shift_reference(X, -dy, -dx)),
-            ("rows and columns swapped: dy counts rows (the first image axis), dx columns",
-             _shift_reference(X, dx, dy)),
-        ]
-    hint = which(got, slips)
-    bad = np.argwhere(~np.isclose(got, want))[0]
-    n, k = int(bad[0]), int(bad[1])
-    raise CheckError(
-        f"{where}: image {n}, pixel (row {k // 8}, column {k % 8}) is {got[n, k]:.6g}, expected "
-        f"{want[n, k]:.6g}" + (f"\n  hint: yours is {hint}" if hint else "")
-    )
+    named = next((found for move in moves if (found := hint(
+        got, SHIFT_IMAGES, X, *move, want=_shift_reference(X, *move)))), "")
+    want = _shift_reference(X, dy, dx)
+    n, k = (int(i) for i in np.argwhere(~np.isclose(got, want, EXACT.rtol, EXACT.atol))[0])
+    raise CheckError(f"{where}: image {n}, pixel (row {k // 8}, column {k % 8}) is "
+                     f"{got[n, k]:.6g}, expected {want[n, k]:.6g}{named}")
 
 
 @check(NB, "test_shift_images_direction")
@@ -554,6 +511,9 @@ def shift_images_direction(learner: Learner) -> None:
 
 @check(NB, "test_shift_images_edges")
 def shift_images_edges(learner: Learner) -> None:
+    for dy, dx in ((1, 0), (0, -1), (-2, 1)):  # the notebook's image, inked everywhere
+        _check_shift(learner, np.linspace(0.2, 1.0, 64).reshape(1, 64), dy, dx,
+                     "an image inked everywhere, each pixel in its own shade", edges_only=True)
     X = np.zeros((1, 64))
     X[0, 7 * 8 + 0] = 1.0  # bottom-left corner: moved down it leaves the image
     _check_shift(learner, X, 1, 0, "one pixel in the bottom row moved down", edges_only=True)
@@ -589,17 +549,15 @@ def _network_cases() -> list[tuple[str, dict[str, np.ndarray], np.ndarray, np.nd
 
 
 def _reference_network(params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray
-                       ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """(loss, grads, grads without the ReLU's backward) of affine-ReLU-affine-softmax CE."""
+                       ) -> tuple[float, dict[str, np.ndarray]]:
+    """(loss, grads) of affine-ReLU-affine-softmax CE."""
     a, c1 = ref_layers.affine_forward(X, params["W1"], params["b1"])
     hid, c_relu = ref_layers.relu_forward(a)
     s, c2 = ref_layers.affine_forward(hid, params["W2"], params["b2"])
     loss, ds = ref_softmax_ce(s, y)
     dh, dW2, db2 = ref_layers.affine_backward(ds, c2)
     _, dW1, db1 = ref_layers.affine_backward(ref_layers.relu_backward(dh, c_relu), c1)
-    _, dW1_nomask, db1_nomask = ref_layers.affine_backward(dh, c1)
-    return (loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2},
-            {"W1": dW1_nomask, "b1": db1_nomask})
+    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
 def _network(learner: Learner, params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray,
@@ -617,20 +575,15 @@ def _network(learner: Learner, params: dict[str, np.ndarray], X: np.ndarray, y: 
     return float(loss.reshape(())), grads
 
 
+# The network's mistakes are notebook 8's: its two_layer_loss takes (X, y, params).
 @check(NB, "test_network_loss_value")
 def network_loss_value(learner: Learner) -> None:
     for what, params, X, y in _network_cases():
         where = f"network_loss on {what}"
         loss, _ = _network(learner, params, X, y, where)
-        want = _reference_network(params, X, y)[0]
-        if np.isclose(loss, want, rtol=1e-9, atol=1e-12):
-            continue
-        a = X @ params["W1"] + params["b1"]
-        no_relu = ref_softmax_ce(a @ params["W2"] + params["b2"], y)[0]
-        hint = which(np.array(loss), [("the loss without the ReLU between the layers", no_relu)])
-        raise CheckError(f"{where}: the loss should be {want:.10g}, got {loss:.10g}"
-                         + (f"\n  hint: yours is {hint}" if hint else "\n  hint: affine → ReLU "
-                            "→ affine → softmax cross-entropy, each fed the previous output"))
+        _check_loss(loss, _reference_network(params, X, y)[0], where, TWO_LAYER_LOSS,
+                    (X, y, params), "affine → ReLU → affine → softmax cross-entropy, each fed "
+                    "the previous output")
 
 
 @check(NB, "test_network_loss_gradients")
@@ -640,20 +593,15 @@ def network_loss_gradients(learner: Learner) -> None:
         _, grads = _network(learner, params, X, y, where)
         if not isinstance(grads, dict):
             raise CheckError(f"{where}: grads must be a dict with the keys of params, got "
-                             f"{type(grads).__name__}")
+                             f"{describe(grads)}")
         if set(grads) != set(params):
             raise CheckError(f"{where}: grads must have the keys of params, {sorted(params)}, "
-                             f"got {sorted(grads)}\n  hint: grads['W1'] is the gradient of the "
-                             "loss with respect to params['W1'], and so on")
-        _, want, no_mask = _reference_network(params, X, y)
+                             f"got {sorted(grads)}{HINT}grads['W1'] is the gradient of the loss "
+                             "with respect to params['W1'], and so on")
+        want = _reference_network(params, X, y)[1]
         for key in ("W2", "b2", "W1", "b1"):
-            slips = []
-            if key in no_mask:
-                slips.append(("the gradient without the ReLU's backward: pass the upstream "
-                              "gradient through relu_backward (the mask of the hidden "
-                              "pre-activations) before the first layer's backward",
-                              no_mask[key]))
-            _grad(grads[key], want[key], f"grads['{key}']", where, slips, batch_size=X.shape[0])
+            _grad(grads[key], want[key], f"grads['{key}']", where, TWO_LAYER_GRADS[key],
+                  (X, y, params), batch_size=X.shape[0])
 
 
 # ----------------------------------------------------------------------------- predict
@@ -676,16 +624,11 @@ def _predict_reference(params: dict[str, np.ndarray], X: np.ndarray) -> np.ndarr
 
 
 def _labels(value: Any, n: int, where: str) -> np.ndarray:
+    """The labels ``predict`` returned for n images: whole numbers, shape (n,)."""
     got = as_array(value, f"{where}: the labels")
-    if got.shape == (n, 10):
-        raise CheckError(f"{where}: predict returned an array of shape {got.shape}, one row of 10 "
-                         "numbers per digit (scores or probabilities)\n  hint: return the labels, "
-                         f"shape ({n},): the index of each row's largest score, "
-                         "scores.argmax(axis=1)")
     if got.shape != (n,):
-        hint = ("\n  hint: argmax over axis=1, the 10 classes of each row (axis=0 runs over the "
-                "examples)" if got.shape == (10,) else "")
-        raise CheckError(f"{where}: the labels have shape {got.shape}, expected ({n},){hint}")
+        raise CheckError(f"{where}: the labels have shape {got.shape}, expected ({n},), one per "
+                         f"image{HINT}make test_predict pass first: it says what is wrong")
     if not np.all(np.isfinite(got)) or not np.array_equal(got, np.round(got)):
         raise CheckError(f"{where}: the labels must be whole numbers 0..9, got {fmt(got)}")
     return got.astype(np.int64)
@@ -700,28 +643,20 @@ def predict_labels(learner: Learner) -> None:
         where = f"predict on {what}"
         given, gx = {k: v.copy() for k, v in params.items()}, X.copy()
         with quiet():
-            got = _labels(learner.predict(given, gx), len(X), where)
+            got = as_array(learner.predict(given, gx), f"{where}: the labels")
         _unchanged([gx], [X], "X", "predict", where)
         want = _predict_reference(params, X)
+        if got.shape != want.shape:
+            raise CheckError(f"{where}: the labels have shape {got.shape}, expected "
+                             f"({len(X)},), one per image"
+                             + hint(got, PREDICT, params, X, want=want))
+        got = _labels(got, len(X), where)
         if np.array_equal(got, want):
             continue
-        raw = {**params, "mean": np.zeros(64), "std": np.ones(64)}
-        Z = (X - params["mean"]) / params["std"]
-        linear = ((Z @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]).argmax(1)
-        slips = [("the labels of the raw pixels: standardize X first with the TRAINING mean and "
-                  "std stored in params, (X - params['mean']) / params['std']",
-                  _predict_reference(raw, X)),
-                 ("the labels without the ReLU in the hidden layer", linear)]
-        if len(X) > 1:
-            own = {**params, "mean": X.mean(axis=0), "std": X.std(axis=0) + 1e-12}
-            slips.append(("standardized with the statistics of X itself: use the training "
-                          "mean and std stored in params (a single image has no std at all)",
-                          _predict_reference(own, X)))
-        hint = next((text for text, value in slips if np.array_equal(got, value)), "")
         wrong = np.flatnonzero(got != want)
         raise CheckError(f"{where}: {len(wrong)} of {len(X)} labels are wrong; image "
                          f"{int(wrong[0])} should get {int(want[wrong[0]])}, got "
-                         f"{int(got[wrong[0]])}" + (f"\n  hint: yours are {hint}" if hint else ""))
+                         f"{int(got[wrong[0]])}" + hint(got, PREDICT, params, X, want=want))
 
 
 # ----------------------------------------------------------------------------- accuracy
@@ -803,19 +738,19 @@ def _accuracy_at_least(learner: Learner, grade_id: str) -> None:
     if accuracy >= threshold:
         return
     if accuracy < 0.2 and untouched < 0.2:
-        hint = ("that is what guessing gets (10%): the network did not learn. Run the checks "
+        advice = ("that is what guessing gets (10%): the network did not learn. Run the checks "
                 "of sections 2 and 4, make sure every parameter gets its Adam update, and that "
                 "predict standardizes X with the training mean and std")
     elif untouched - accuracy > 0.1:
-        hint = ("your network reads the test digits where they are, not moved by one pixel: "
+        advice = ("your network reads the test digits where they are, not moved by one pixel: "
                 "train it on the five shifted copies of every training image (section 5, with "
                 "your shift_images); a network trained on the images as they are reads only "
                 "about half of the moved ones")
     elif accuracy < threshold - 0.1:
-        hint = ("it learns, but badly: is the learning rate too large for Adam (try 1e-3 to "
+        advice = ("it learns, but badly: is the learning rate too large for Adam (try 1e-3 to "
                 "2e-3)? does predict use the same standardization as training?")
     else:
-        hint = ("the last points come from the recipe of section 5: standardized inputs, 256 "
+        advice = ("the last points come from the recipe of section 5: standardized inputs, 256 "
                 "hidden units, the five shifted copies of every training image, 20 epochs of "
                 "Adam with learning rate 2e-3 and batches of 64")
     raise CheckError(
@@ -823,7 +758,7 @@ def _accuracy_at_least(learner: Learner, grade_id: str) -> None:
         f"{GRADED_DIGITS} (up, down, left and right), with their ink scaled by up to "
         f"±{INK:.0%} and faint noise added, drawn afresh at every grading: {right} of {n} "
         f"right, {accuracy:.1%}; this part needs {threshold:.0%} (on the 359 test digits as "
-        f"they are, unmoved: {untouched:.1%})\n  hint: {hint}"
+        f"they are, unmoved: {untouched:.1%}){HINT}{advice}"
     )
 
 

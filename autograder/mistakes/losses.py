@@ -164,7 +164,8 @@ SOFTMAX_CE_VALUE = [
 SOFTMAX_CE_GRAD = [
     Mistake("no 1/N", "softmax - onehot without the 1/N: the loss is a mean over the N rows, so "
             "every gradient entry carries 1/N",
-            lambda z, y: (lambda n, logp, per, onehot: np.exp(logp) - onehot)(*_ce_parts(z, y))),
+            lambda z, y: (lambda n, logp, per, onehot: np.exp(logp) - onehot if n > 1 else None)(
+                *_ce_parts(z, y))),  # with one row there is no 1/N to miss
     Mistake("sign", "(onehot - softmax) / N: the sign is flipped; dL/dz = (softmax - onehot) / N",
             relation=negated),
     Mistake("wrt probabilities", "-onehot / (p·N), the gradient with respect to the "

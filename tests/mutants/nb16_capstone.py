@@ -38,7 +38,8 @@ NETWORK = ["test_network_loss_value", "test_network_loss_gradients"]
 AFFINE_BACKWARD = ["test_affine_backward_dx", "test_affine_backward_dw", "test_affine_backward_db"]
 ADAM_CELLS = ["test_adam_step", "test_adam_state", "test_adam_bias_correction"]
 
-# The reference's adam and train_digits, which several mutants change in one place.
+# The reference's adam, train_digits and network_loss, which several mutants change in one
+# place.
 ADAM = """def adam(w, dw, config=None):
     if config is None:
         config = {}
@@ -74,6 +75,16 @@ TRAIN = """def train_digits(X_train, y_train, seed=0):
             for key in params:
                 params[key], configs[key] = adam(params[key], grads[key], configs[key])
     return {**params, "mean": mean, "std": std}
+"""
+
+NETWORK_LOSS = """def network_loss(params, X, y):
+    A, cache1 = affine_forward(X, params["W1"], params["b1"])
+    H, cache_relu = relu_forward(A)
+    S, cache2 = affine_forward(H, params["W2"], params["b2"])
+    loss, dS = softmax_cross_entropy_loss(S, y)
+    dH, dW2, db2 = affine_backward(dS, cache2)
+    _, dW1, db1 = affine_backward(relu_backward(dH, cache_relu), cache1)
+    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 """
 
 # The public test set pasted into an answer cell, as a memorizing learner would (a literal, so
@@ -140,7 +151,7 @@ MUTANTS = [
     return dout @ w.T, x.T @ dout, dout
 """,
         loses=["test_affine_backward_db", "test_network_loss_gradients", *ACCURACY],
-        explains="sum it over the N examples",
+        explains="dout itself",
     ),
     Mutant(
         cell="affine_backward",
@@ -234,7 +245,7 @@ MUTANTS = [
     return float(-log_probs[np.arange(n), y].mean()), dlogits
 """,
         loses=["test_softmax_ce_gradient", "test_network_loss_gradients"],
-        explains="times too large",
+        explains="without the 1/N",
     ),
     Mutant(
         cell="softmax_cross_entropy_loss",
@@ -263,7 +274,7 @@ MUTANTS = [
     return float(-log_probs[np.arange(n), y].mean()), (onehot - np.exp(log_probs)) / n
 """,
         loses=["test_softmax_ce_gradient", "test_network_loss_gradients", *ACCURACY],
-        explains="wrong sign",
+        explains="the sign is flipped",
     ),
     # ------------------------------------------------------------------ adam
     Mutant(
@@ -337,44 +348,24 @@ MUTANTS = [
     Mutant(
         cell="network_loss",
         name="no ReLU between the layers",
-        source="""def network_loss(params, X, y):
-    A, cache1 = affine_forward(X, params["W1"], params["b1"])
-    S, cache2 = affine_forward(A, params["W2"], params["b2"])
-    loss, dS = softmax_cross_entropy_loss(S, y)
-    dA, dW2, db2 = affine_backward(dS, cache2)
-    _, dW1, db1 = affine_backward(dA, cache1)
-    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-""",
+        source=NETWORK_LOSS.replace("    H, cache_relu = relu_forward(A)\n", "").replace(
+            "affine_forward(H,", "affine_forward(A,").replace(
+            "relu_backward(dH, cache_relu)", "dH"),
         loses=[*NETWORK, *ACCURACY],
         explains="without the ReLU",
     ),
     Mutant(
         cell="network_loss",
         name="gradients named dW1, db1, ...",
-        source="""def network_loss(params, X, y):
-    A, cache1 = affine_forward(X, params["W1"], params["b1"])
-    H, cache_relu = relu_forward(A)
-    S, cache2 = affine_forward(H, params["W2"], params["b2"])
-    loss, dS = softmax_cross_entropy_loss(S, y)
-    dH, dW2, db2 = affine_backward(dS, cache2)
-    _, dW1, db1 = affine_backward(relu_backward(dH, cache_relu), cache1)
-    return loss, {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
-""",
+        source=NETWORK_LOSS.replace('{"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}',
+                                    '{"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}'),
         loses=["test_network_loss_gradients", *ACCURACY],
         explains="keys",
     ),
     Mutant(
         cell="network_loss",
         name="the ReLU's backward fed the wrong cache",
-        source="""def network_loss(params, X, y):
-    A, cache1 = affine_forward(X, params["W1"], params["b1"])
-    H, cache_relu = relu_forward(A)
-    S, cache2 = affine_forward(H, params["W2"], params["b2"])
-    loss, dS = softmax_cross_entropy_loss(S, y)
-    dH, dW2, db2 = affine_backward(dS, cache2)
-    _, dW1, db1 = affine_backward(relu_backward(dH, cache2), cache1)
-    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
-""",
+        source=NETWORK_LOSS.replace("relu_backward(dH, cache_relu)", "relu_backward(dH, cache2)"),
         loses=[*NETWORK, *ACCURACY],
     ),
     # ------------------------------------------------------------------ train_digits
