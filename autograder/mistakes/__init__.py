@@ -22,7 +22,8 @@ only: :func:`hint`. One module per topic holds the tables:
 * :mod:`autograder.mistakes.normalization` — batch and layer normalization;
 * :mod:`autograder.mistakes.conv` — convolution (forward, dx, dw, db) and max pooling;
 * :mod:`autograder.mistakes.rnn` — the RNN and LSTM steps and sequences (forward and backward),
-  clipping by the norm.
+  clipping by the norm;
+* :mod:`autograder.mistakes.capstone` — the capstone's own: shifting images, predicting labels.
 
 Every mistake has a stable id, ``<module>.<table>.<name>`` (:func:`catalogue`,
 :func:`mistake_id`); the grader records the ids a check named (:func:`recording`), so a class
