@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
+from descriptors import open_descriptors
 
 from autograder.classroom import STATE_FILE, ClassOptions, grade_class, main
 from autograder.collect import collect, learner_id
@@ -124,6 +125,7 @@ def test_does_an_interrupted_run_resume_and_force_regrade(toy_course, toy_submis
     ws = Workspace(tmp_path / "ws", source=source, db_url=f"sqlite:///{tmp_path / 'other.db'}")
     opts = ClassOptions(progress=False)
     assert [r.score for r in grade_class(ws, TOY, folder, opts)] == [4, 4]
+    descriptors = open_descriptors()
     assert (tmp_path / "other.db").is_file() and not (tmp_path / "ws" / "gradebook.db").exists()
     # As if the run had been killed while grading ben: his state says nothing, a copy is half done.
     state_path = tmp_path / "ws" / STATE_FILE
@@ -136,6 +138,7 @@ def test_does_an_interrupted_run_resume_and_force_regrade(toy_course, toy_submis
     messages.clear()
     grade_class(ws, TOY, folder, ClassOptions(force=True, progress=False), messages.append)
     assert "2 to grade" in messages[0]
+    assert open_descriptors() == descriptors  # three learners graded since: nothing left open
 
 
 @pytest.mark.slow
