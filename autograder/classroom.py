@@ -34,11 +34,15 @@ from .gradebook import (
     Workspace,
     assignment_notebooks,
     autograde,
+    check_gradebook,
     generate_feedback,
-    has_grades,
+    graded_learners,
     is_autograded,
+    learner_lock,
+    open_gradebook,
     prepare_assignment,
     read_grades,
+    redact_url,
     remove_learner_outputs,
     submission_bytes,
 )
@@ -99,10 +103,11 @@ def _file_in(ws: Workspace, assignment: str, intake: Intake) -> bool:
 
 def _grade_one(ws: Workspace, assignment: str, learner: str, feedback: bool) -> dict[str, Any]:
     """Runs in the worker: autograde then feedback; returns the learner's new state."""
-    reason = autograde(ws, assignment, learner, force=True)
-    if reason:
-        return {"status": NOT_GRADED, "reason": reason}
-    problem = generate_feedback(ws, assignment, learner) if feedback else None
+    with learner_lock(ws, assignment, learner):
+        reason = autograde(ws, assignment, learner, force=True)
+        if reason:
+            return {"status": NOT_GRADED, "reason": reason}
+        problem = generate_feedback(ws, assignment, learner) if feedback else None
     note = f"feedback could not be written: {problem}" if problem else ""
     return {"status": GRADED, "reason": note}
 
@@ -124,6 +129,7 @@ def _todo(
     ws: Workspace, assignment: str, intakes: list[Intake], state: dict, force: bool
 ) -> list[str]:
     todo = []
+    in_gradebook = graded_learners(ws, assignment)
     for intake in intakes:
         if intake.problem:
             state[intake.learner] = {"status": NOT_GRADED, "reason": intake.problem}
@@ -132,7 +138,7 @@ def _todo(
         done = (
             state.get(intake.learner, {}).get("status") == GRADED
             and is_autograded(ws, assignment, intake.learner)
-            and has_grades(ws, assignment, intake.learner)
+            and intake.learner in in_gradebook
         )
         if force or changed or not done:
             remove_learner_outputs(ws, assignment, intake.learner)
@@ -142,18 +148,21 @@ def _todo(
 
 def _results(ws: Workspace, assignment: str, state: dict) -> list[LearnerResult]:
     total = max_points(ws.source, assignment)
+    in_gradebook = graded_learners(ws, assignment)
     results = []
-    for learner, entry in sorted(state.items()):
-        if entry["status"] == GRADED and is_autograded(ws, assignment, learner) and has_grades(
-            ws, assignment, learner
-        ):
-            notebooks = read_grades(ws, assignment, learner)
-            results.append(
-                LearnerResult(learner, assignment, GRADED, total, entry.get("reason", ""), notebooks)
-            )
-        else:
-            reason = entry.get("reason") or "not graded yet (run bp-classroom again)"
-            results.append(LearnerResult(learner, assignment, NOT_GRADED, total, reason))
+    with open_gradebook(ws) as gb:  # one connection for the whole class
+        for learner, entry in sorted(state.items()):
+            if (
+                entry["status"] == GRADED
+                and learner in in_gradebook
+                and is_autograded(ws, assignment, learner)
+            ):
+                notebooks = read_grades(ws, assignment, learner, gb)
+                results.append(LearnerResult(learner, assignment, GRADED, total,
+                                             entry.get("reason", ""), notebooks))
+            else:
+                reason = entry.get("reason") or "not graded yet (run bp-classroom again)"
+                results.append(LearnerResult(learner, assignment, NOT_GRADED, total, reason))
     return results
 
 
@@ -171,13 +180,15 @@ def grade_class(
     """
     notebooks = assignment_notebooks(ws.source, assignment)
     Path(ws.root).mkdir(parents=True, exist_ok=True)
+    check_gradebook(ws)  # reachable, schema made: before anything is filed or graded
     state = _load_state(ws, assignment)
     with tempfile.TemporaryDirectory(prefix="bp-classroom-") as scratch:
         intakes = collect(submissions, notebooks, Path(scratch))
         todo = _todo(ws, assignment, intakes, state, options.force)
         _save_state(ws, assignment, state)
     prepare_assignment(ws, assignment, force=options.force)
-    log(f"{assignment}: {len(intakes)} submissions found, {len(todo)} to grade")
+    log(f"{assignment}: {len(intakes)} submissions found, {len(todo)} to grade "
+        f"(gradebook {redact_url(ws.url)})")
     jobs = [
         (learner, lambda learner=learner: _grade_one(ws, assignment, learner, options.feedback))
         for learner in todo

@@ -26,36 +26,15 @@ from autograder.settings import COURSE, REPO_ROOT, SOLUTIONS
 TOY = "00-toy"  # the example assignment of tests/conftest.py
 
 
-def _class_zip(submissions: dict[str, nbformat.NotebookNode], path: Path) -> Path:
-    """A Canvas-style download: ``<learner>_<id>_<id>_<original name>`` files in one zip."""
-    with zipfile.ZipFile(path, "w") as zf:
-        for i, (learner, nb) in enumerate(submissions.items()):
-            zf.writestr(f"{learner}_{100 + i}_{900 + i}_{TOY}.ipynb", nbformat.writes(nb))
-        zf.writestr(f"carol_{555}_{556}_{TOY}-1.ipynb", '{"cells": [ broken')
-    return path
-
-
 def _rows(path: Path) -> dict[str, dict[str, str]]:
     with path.open(newline="") as fh:
         return {row["learner"]: row for row in csv.DictReader(fh)}
 
 
 @pytest.fixture(scope="module")
-def graded_class(toy_course, toy_submissions, tmp_path_factory):
+def graded_class(toy_class):
     """Five learners (one broken file) graded by the ``bp-classroom`` command, two at a time."""
-    source, _ = toy_course
-    tmp = tmp_path_factory.mktemp("class")
-    learners = {
-        "alice": toy_submissions["reference"],
-        "bob": toy_submissions["untouched"],
-        "dave": toy_submissions["list_double"],
-        "erin": toy_submissions["syntax_error"],
-    }
-    archive = _class_zip(learners, tmp / "submissions.zip")
-    ws = tmp / "grading"
-    args = [TOY, str(archive), "-w", str(ws), "--source", str(source), "-j", "2", "-q"]
-    code = main(args)
-    return code, ws, args
+    return toy_class.code, toy_class.workspace, toy_class.args
 
 
 @pytest.mark.slow
