@@ -50,6 +50,7 @@ __all__ = [
     "check_gradebook",
     "failure_reason",
     "generate_feedback",
+    "grade_learner",
     "gradebook_lock",
     "graded_learners",
     "has_grades",
@@ -148,8 +149,16 @@ def _install_alembic_shim() -> None:
     nbgrader.api.get_alembic_version = heads
 
 
-def _api(ws: Workspace, release: Path | None = None, *, no_database: bool = False) -> Any:
-    """nbgrader's ``NbGraderAPI`` for ``ws`` (``no_database``: as ``generate_assignment --no-db``)."""
+def _api(
+    ws: Workspace,
+    release: Path | None = None,
+    *,
+    no_database: bool = False,
+    replay: Path | None = None,
+) -> Any:
+    """nbgrader's ``NbGraderAPI`` for ``ws`` (``no_database``: as ``generate_assignment --no-db``;
+    ``replay``: autograde takes its outputs from the notebooks in that folder instead of running
+    anything, see :class:`autograder.preprocessors.ReplayVerdicts`)."""
     ensure_scripts_on_path()
     _quiet()
     from nbgrader.apps import NbGraderAPI
@@ -161,6 +170,13 @@ def _api(ws: Workspace, release: Path | None = None, *, no_database: bool = Fals
     if no_database:
         cfg.SaveCells.enabled = False
         cfg.GenerateAssignment.no_database = True
+    if replay is not None:
+        steps = list(cfg.Autograde.autograde_preprocessors)
+        steps[steps.index("autograder.external.ExternalVerdicts")] = (
+            "autograder.preprocessors.ReplayVerdicts"
+        )
+        cfg.Autograde.autograde_preprocessors = steps
+        cfg.ReplayVerdicts.directory = str(replay)
     return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
 
 
@@ -386,9 +402,15 @@ def graded_learners(ws: Workspace, assignment: str) -> set[str]:
         return {learner for (learner,) in rows}
 
 
-def autograde(ws: Workspace, assignment: str, learner: str, *, force: bool = True) -> str | None:
-    """Run ``nbgrader autograde`` for one learner; None when it worked, else the reason why not."""
-    result = _api(ws).autograde(assignment, learner, force=force, create=True)
+def autograde(
+    ws: Workspace, assignment: str, learner: str, *, force: bool = True, replay: Path | None = None
+) -> str | None:
+    """Run ``nbgrader autograde`` for one learner; None when it worked, else the reason why not.
+
+    replay: a folder of this learner's notebooks as autograded elsewhere; their outputs are
+    recorded instead of running anything (see :func:`_api`).
+    """
+    result = _api(ws, replay=replay).autograde(assignment, learner, force=force, create=True)
     if result["success"] and is_autograded(ws, assignment, learner):
         return None
     return failure_reason(result)
@@ -398,6 +420,20 @@ def generate_feedback(ws: Workspace, assignment: str, learner: str) -> str | Non
     """Write redacted feedback HTML for one learner; None when it worked, else the reason."""
     result = _api(ws).generate_feedback(assignment, learner, force=True)
     return None if result["success"] else failure_reason(result)
+
+
+def grade_learner(ws: Workspace, assignment: str, learner: str, feedback: bool) -> dict[str, Any]:
+    """Autograde one learner's filed submission, then write feedback; the learner's new state
+    (``status`` graded or not graded, ``reason``). Holds :func:`learner_lock` meanwhile."""
+    from .report import GRADED, NOT_GRADED
+
+    with learner_lock(ws, assignment, learner):
+        reason = autograde(ws, assignment, learner, force=True)
+        if reason:
+            return {"status": NOT_GRADED, "reason": reason}
+        problem = generate_feedback(ws, assignment, learner) if feedback else None
+    note = f"feedback could not be written: {problem}" if problem else ""
+    return {"status": GRADED, "reason": note}
 
 
 def read_grades(

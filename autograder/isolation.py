@@ -11,6 +11,7 @@ process, one after another, with only nbgrader's per-cell limit.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import sys
@@ -80,10 +81,12 @@ def _fork(key: str, job: Callable[[], Any]) -> _Running:
     reader, writer = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: run the job, send the outcome, never return into the caller
         code = 0
         try:
+            _die_with(parent)
             os.close(reader)
             _child(Connection(writer, readable=False), job)
         except BaseException:
@@ -95,6 +98,17 @@ def _fork(key: str, job: Callable[[], Any]) -> _Running:
             os._exit(code)
     os.close(writer)
     return _Running(key, pid, Connection(reader, writable=False), time.monotonic())
+
+
+def _die_with(parent: int) -> None:
+    """Linux: this process is killed when the thread that forked it ends (its parent killed, e.g.
+    a Dask worker that is lost), rather than grading on for nobody."""
+    if not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
 
 
 def _reap(pid: int) -> int | None:

@@ -7,17 +7,14 @@ Against a real, throw-away server (the ``postgres`` fixture of ``conftest.py``: 
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing as mp
-import os
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
+from capture import captured_output
 from conftest import TOY, class_outcome
 
 from autograder.classroom import ClassOptions, grade_class, main
@@ -69,29 +66,6 @@ def find_secret(secret: str, text: str, files: list[Path]) -> list[str]:
         if path.is_file() and secret.encode() in path.read_bytes():
             found.append(str(path))
     return found
-
-
-@contextlib.contextmanager
-def captured_output(path: Path) -> Iterator[Path]:
-    """Send stdout and stderr, of this process (descriptors 1 and 2, ``sys.stdout`` and
-    ``sys.stderr``) and of every child, to ``path`` meanwhile."""
-    saved = os.dup(1), os.dup(2)
-    streams = sys.stdout, sys.stderr
-    with path.open("wb") as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-        try:
-            yield path
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            sys.stdout, sys.stderr = streams
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
 
 
 @pytest.fixture(scope="module")

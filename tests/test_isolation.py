@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import sys
 import time
 
 import psutil
@@ -48,3 +51,47 @@ def test_is_a_late_worker_killed_and_reaped():
     assert outcome.error is not None and outcome.error.startswith("timed out")
     assert time.monotonic() - start < 15
     assert psutil.Process().children(recursive=True) == []  # no zombie either
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_does_a_worker_die_with_the_process_that_forked_it():
+    """As when a Dask worker grading a learner is killed: its grading child must not go on."""
+    reader, writer = os.pipe()
+    middle = os.fork()
+    if middle == 0:  # a stand-in for the worker: one plain child, one grading job
+        try:
+            plain = os.fork()
+            if plain == 0:
+                time.sleep(60)
+                os._exit(0)
+            os.write(writer, str(plain).encode())
+            list(run_jobs([("slow", lambda: time.sleep(60))], timeout=120))
+        finally:
+            os._exit(0)
+    os.close(writer)
+    try:
+        plain = int(os.read(reader, 32))
+        deadline = time.monotonic() + 20
+        while len(psutil.Process(middle).children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (grading,) = [p.pid for p in psutil.Process(middle).children() if p.pid != plain]
+    finally:
+        os.close(reader)
+        os.kill(middle, signal.SIGKILL)
+        os.waitpid(middle, 0)
+    deadline = time.monotonic() + 10
+    while _alive(grading) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    plain_alive, grading_alive = _alive(plain), _alive(grading)
+    for pid in (plain, grading):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not grading_alive
+    assert plain_alive  # the control: an ordinary orphan lives on
