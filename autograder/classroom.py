@@ -215,7 +215,7 @@ def _grade(
 ) -> list[LearnerResult]:
     state = _load_state(ws, assignment)
     with tempfile.TemporaryDirectory(prefix="bp-classroom-") as scratch:
-        intakes = collect(submissions, notebooks, Path(scratch))
+        intakes = collect(submissions, notebooks, Path(scratch), assignment)
         todo = _todo(ws, assignment, intakes, state, options.force)
         _save_state(ws, assignment, state)
     prepare_assignment(ws, assignment, force=options.force)

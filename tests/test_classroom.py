@@ -177,6 +177,22 @@ def test_are_canvas_names_folders_and_flat_files_understood(tmp_path):
     assert "binary" in found["vic"].problem
 
 
+def test_is_nbgraders_submitted_folder_read_one_assignment_at_a_time(tmp_path):
+    """``nbgrader collect`` files ``submitted/<learner>/<assignment>/``: a learner who handed in
+    another assignment only is not graded on that one."""
+    good = nbformat.writes(nbformat.v4.new_notebook())
+    for learner, assignment in (("amy", "hw1"), ("amy", "hw2"), ("ben", "hw1")):
+        (tmp_path / learner / assignment).mkdir(parents=True)
+        (tmp_path / learner / assignment / f"{assignment}.ipynb").write_text(good)
+        (tmp_path / learner / assignment / "timestamp.txt").write_text("2026-01-01 10:00:00")
+    found = {i.learner: i for i in collect(tmp_path, ["hw2"], tmp_path / "scratch", "hw2")}
+    assert sorted(found) == ["amy"]
+    assert found["amy"].problem is None and found["amy"].files["hw2"].parent.name == "hw2"
+    # negative control: without the assignment's name, ben's hw1 is taken for his hw2
+    blind = {i.learner: i for i in collect(tmp_path, ["hw2"], tmp_path / "scratch")}
+    assert blind["ben"].problem is None and blind["ben"].files["hw2"].name == "hw1.ipynb"
+
+
 def test_does_a_zip_never_write_outside_its_folder(tmp_path):
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as zf:
