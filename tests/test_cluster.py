@@ -20,8 +20,7 @@ import pytest
 from capture import captured_output
 from conftest import TOY, class_outcome
 from needs import have_modules, need
-from submissions import LINEAR
-from test_integrity_processes import _attacker
+from submissions import LINEAR, attacker
 
 import autograder.cluster as cluster_module
 from autograder.classroom import ClassOptions, grade_class, main
@@ -133,7 +132,7 @@ def test_does_the_sandbox_hold_on_the_workers(cluster, tmp_path):
     folder = tmp_path / "submissions"
     for attack in ("signals-everyone", "borrows-descriptors"):
         (folder / attack).mkdir(parents=True)
-        nbformat.write(_attacker(attack), folder / attack / f"{LINEAR}.ipynb")
+        nbformat.write(attacker(attack), folder / attack / f"{LINEAR}.ipynb")
     before = worker_pids(cluster.scheduler_address)
     ws = Workspace(tmp_path / "grading", source=SOLUTIONS, cell_timeout=20)
     options = ClassOptions(feedback=False, progress=False, learner_timeout=300,

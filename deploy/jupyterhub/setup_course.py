@@ -84,7 +84,7 @@ def _write(path: Path, text: str, mode: int = 0o644, owner: pwd.struct_passwd | 
 def _readable_by(user: pwd.struct_passwd, python: str) -> str | None:
     """None when ``user`` can run ``python`` and import the course, else why not."""
     done = subprocess.run(["runuser", "-u", user.pw_name, "--", python, "-c",
-                           "import autograder, nbgrader, jupyterhub"],
+                           "import autograder"],
                           capture_output=True, text=True, timeout=120)
     return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["?"])[-1]
 
