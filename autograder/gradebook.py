@@ -149,6 +149,14 @@ def _install_alembic_shim() -> None:
     nbgrader.api.get_alembic_version = heads
 
 
+def _ready() -> None:
+    """What nbgrader needs from this process: the venv's scripts on PATH, quiet warnings, and
+    the gradebook's schema version without a subprocess."""
+    ensure_scripts_on_path()
+    _quiet()
+    _install_alembic_shim()
+
+
 def _api(
     ws: Workspace,
     release: Path | None = None,
@@ -159,12 +167,10 @@ def _api(
     """nbgrader's ``NbGraderAPI`` for ``ws`` (``no_database``: as ``generate_assignment --no-db``;
     ``replay``: autograde takes its outputs from the notebooks in that folder instead of running
     anything, see :class:`autograder.preprocessors.ReplayVerdicts`)."""
-    ensure_scripts_on_path()
-    _quiet()
+    _ready()
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    _install_alembic_shim()
     Path(ws.root).mkdir(parents=True, exist_ok=True)
     cfg = ws.config(release)
     if no_database:
@@ -212,7 +218,7 @@ def _scrub(text: str, url: str) -> str:
 def open_gradebook(ws: Workspace) -> Iterator[Any]:
     """nbgrader's :class:`~nbgrader.api.Gradebook` of ``ws``, closed (its connections
     released) on exit."""
-    _api(ws)  # sets up PATH, warnings and the alembic shim
+    _ready()
     from nbgrader.api import Gradebook
 
     with Gradebook(ws.url, ws.course_id) as gb:

@@ -43,7 +43,7 @@ COURSE_ID = "bp-hub-test"
 
 
 def _need_everything() -> None:
-    what = "the JupyterHub test"
+    what = "the JupyterHub tests"
     need(sys.platform.startswith("linux") and os.geteuid() == 0, what,
          "root on Linux (it makes Unix users)")
     need(have_modules("jupyterhub"), what, "JupyterHub: pip install -e '.[hub]'")
@@ -65,6 +65,7 @@ class Hub:
         self.source, self.release = toy
         self.hidden = base / "hidden"
         self.proc: subprocess.Popen | None = None
+        self.setup_output = ""
 
     def exposed(self, command: list[str]) -> list[str]:
         """``command`` in a mount namespace where this Python is readable by every user."""
