@@ -24,7 +24,7 @@ from submissions import LINEAR, attacker
 
 import autograder.cluster as cluster_module
 from autograder.classroom import ClassOptions, grade_class, main
-from autograder.cluster import ClusterError, connect
+from autograder.cluster import connect
 from autograder.gradebook import Workspace
 from autograder.report import GRADED
 from autograder.settings import SOLUTIONS
@@ -100,6 +100,7 @@ def dask_class(cluster, toy_class, tmp_path_factory):
 def test_does_the_cluster_grade_the_class_exactly_as_one_machine_does(dask_class, toy_class):
     assert dask_class["code"] == toy_class.code == 1  # carol's file cannot be graded
     outcome = class_outcome(dask_class["ws"], toy_class.source)
+    assert {"alice", "bob", "dave", "erin", "feedback/carol"} <= set(outcome)  # not vacuous
     assert outcome["csv"] == toy_class.outcome["csv"]
     assert outcome == toy_class.outcome  # every part, explanation, note and feedback page
 
@@ -149,12 +150,11 @@ def test_is_an_unreachable_scheduler_a_clear_error_before_grading(
     toy_class, tmp_path, capfd, monkeypatch
 ):
     need(have_modules("distributed"), "the Dask tests", "Dask: pip install -e '.[dask]'")
-    with pytest.raises(ClusterError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
-        connect("tcp://127.0.0.1:9", timeout=2)
     monkeypatch.setattr(cluster_module, "connect", functools.partial(connect, timeout=2))
     ws = tmp_path / "ws"
     code = main([TOY, str(toy_class.archive), "-w", str(ws), "--source", str(toy_class.source),
                  "--scheduler", "tcp://127.0.0.1:9", "-q"])
-    assert code == 2 and "cannot reach the Dask scheduler" in capfd.readouterr().err
+    err = capfd.readouterr().err
+    assert code == 2 and "bp-classroom: cannot reach the Dask scheduler at tcp://127.0.0.1:9" in err
     assert not (ws / "submitted").exists()  # nothing filed, nothing graded
     assert Path(ws / "gradebook.db").is_file()  # (the gradebook was checked first)

@@ -190,17 +190,18 @@ def test_are_homes_private_and_the_exchange_open(hub):
 
 def test_does_a_class_go_round_the_exchange_through_the_hub(hub, toy_submissions):
     course = Path(pwd.getpwnam(hub.names["instructor"]).pw_dir) / COURSE_ID
-    done = hub.run_as("instructor", ["nbgrader", "release_assignment", TOY], cwd=course)
-    assert done.returncode == 0, done.stderr
-
     work = {"alice": toy_submissions["reference"], "bob": toy_submissions["list_double"]}
-    for who in work:  # both servers start at once
+    for who in work:  # the learners' servers start while the instructor releases
         status, _ = hub.api("POST", f"/hub/api/users/{hub.names[who]}/server")
         assert status in (201, 202), status
+    done = hub.run_as("instructor", ["nbgrader", "release_assignment", TOY], cwd=course)
+    assert done.returncode == 0, done.stderr
     for who in work:
         name = hub.names[who]
         wait_for(lambda name=name: hub.api("GET", f"/hub/api/users/{name}")[1]
                  .get("servers", {}).get("", {}).get("ready"), 180, f"{who}'s server")
+    status, _ = hub.api("GET", f"/user/{hub.names['alice']}/formgrader/api/status")
+    assert status == 404  # a learner's server has no Formgrader
 
     ids = {"course_id": COURSE_ID, "assignment_id": TOY}
     for who, nb in work.items():
