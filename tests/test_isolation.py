@@ -21,6 +21,12 @@ def _exit_3() -> None:
     os._exit(3)
 
 
+def children() -> set[int]:
+    """Every process under this one (e.g. multiprocessing's resource tracker, once a test has
+    started one: it stays for the session)."""
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
 def test_does_the_descriptor_count_see_a_leak():
     """Negative control for the leak tests: a pipe left open is seen."""
     before = open_descriptors()
@@ -34,6 +40,7 @@ def test_does_the_descriptor_count_see_a_leak():
 
 def test_do_workers_return_results_report_crashes_and_leave_no_descriptor():
     jobs = [("one", lambda: 1), ("boom", lambda: 1 / 0), ("exit", _exit_3), ("two", lambda: 2)]
+    already = children()
     list(run_jobs(jobs, timeout=30, workers=2))  # warm up: lazily opened files, imports
     before = open_descriptors()
     for _ in range(3):
@@ -42,15 +49,16 @@ def test_do_workers_return_results_report_crashes_and_leave_no_descriptor():
     assert outcomes["one"].value == 1 and outcomes["two"].value == 2
     assert outcomes["boom"].error == "grading crashed: ZeroDivisionError: division by zero"
     assert outcomes["exit"].error == "grading crashed (worker exit code 3)"
-    assert psutil.Process().children(recursive=True) == []
+    assert children() == already
 
 
 def test_is_a_late_worker_killed_and_reaped():
+    already = children()
     start = time.monotonic()
     (outcome,) = run_jobs([("slow", lambda: time.sleep(60))], timeout=0.5)
     assert outcome.error is not None and outcome.error.startswith("timed out")
     assert time.monotonic() - start < 15
-    assert psutil.Process().children(recursive=True) == []  # no zombie either
+    assert children() == already  # no zombie either
 
 
 def _alive(pid: int) -> bool:
