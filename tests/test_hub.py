@@ -217,7 +217,8 @@ def test_does_a_class_go_round_the_exchange_through_the_hub(hub, toy_submissions
         assert (TOY, "submitted") in {(a["assignment_id"], a["status"]) for a in listed["value"]}
 
     for step in (["nbgrader", "collect", TOY],
-                 ["bp-classroom", TOY, "submitted", "-w", ".", "--source", str(hub.source), "-q"],
+                 ["bp-classroom", TOY, "submitted", "-w", ".", "-j", "2", "--source", str(hub.source),
+                  "-q"],
                  ["nbgrader", "release_feedback", TOY]):
         done = hub.run_as("instructor", step, cwd=course)
         assert done.returncode == 0, f"{step}: {done.stdout}\n{done.stderr}"
