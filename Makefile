@@ -35,12 +35,14 @@ lint: setup
 release: setup
 	$(BIN)/bp-release
 
-# Speed beside hand-fused numpy and PyTorch (torch rows only when torch is installed), then the
-# whole course's time budget. Ratios are measured within one run; see README "Performance".
+# Speed beside hand-fused numpy and PyTorch (torch rows only when torch is installed), the whole
+# course's time budget, and grading throughput beside stock nbgrader. Ratios are measured within
+# one run; see README "Performance".
 bench: setup
 	$(BIN)/python benchmarks/bench_mlp.py
 	$(BIN)/python benchmarks/bench_conv.py
 	$(BIN)/python benchmarks/course_budget.py
+	$(BIN)/python benchmarks/bench_throughput.py
 
 # Every solution notebook executed and its reference solution graded, with times.
 budget: setup

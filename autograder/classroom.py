@@ -6,13 +6,15 @@ gradebook (SQLite ``WORKSPACE/gradebook.db`` unless ``--db URL``) -> redacted fe
 ``WORKSPACE/feedback/<learner>/<assignment>/`` -> grades CSV.
 
 nbgrader is imported once; each learner is graded in a worker forked from this process, under an
-outer time limit (``--learner-timeout``) on top of nbgrader's per-cell one (``--timeout``).
+outer time limit (``--learner-timeout``) on top of nbgrader's per-cell one (``--timeout``). With
+``--scheduler ADDRESS`` the learners are graded on a Dask cluster instead, and this process
+records what comes back (:mod:`autograder.cluster`).
 Re-running is safe: learners already graded are skipped (``--force`` regrades them), a changed
 submission is regraded, and a run stopped half-way resumes where it stopped. A submission that
 cannot be graded is listed in the CSV as ``not graded`` with the reason, never as a silent 0.
 
 Exit codes: 0 every submission graded; 1 some could not be graded (see the CSV); 2 usage error
-or nothing could be graded (unknown assignment, unreadable input, gradebook error).
+or nothing could be graded (unknown assignment, unreadable input, gradebook or cluster error).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import html
 import json
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,12 +36,14 @@ from .collect import Intake, collect
 from .gradebook import (
     Workspace,
     assignment_notebooks,
-    autograde,
-    generate_feedback,
-    has_grades,
+    check_gradebook,
+    grade_learner,
+    graded_learners,
     is_autograded,
+    open_gradebook,
     prepare_assignment,
     read_grades,
+    redact_url,
     remove_learner_outputs,
     submission_bytes,
 )
@@ -56,13 +60,16 @@ EXIT_ALL_GRADED, EXIT_SOME_NOT_GRADED, EXIT_ERROR = 0, 1, 2
 @dataclass(frozen=True)
 class ClassOptions:
     """How to grade: ``force`` regrades everyone; ``workers`` learners at a time (each needs a
-    kernel); ``learner_timeout`` seconds per learner; ``feedback`` writes HTML feedback."""
+    kernel); ``learner_timeout`` seconds per learner; ``feedback`` writes HTML feedback;
+    ``scheduler``: the address of a Dask scheduler to grade on its workers instead of here
+    (then ``workers`` does not apply)."""
 
     force: bool = False
     workers: int = 1
     learner_timeout: float = 600.0
     feedback: bool = True
     progress: bool = True
+    scheduler: str | None = None
 
 
 def _state_path(ws: Workspace) -> Path:
@@ -98,16 +105,6 @@ def _file_in(ws: Workspace, assignment: str, intake: Intake) -> bool:
     return changed
 
 
-def _grade_one(ws: Workspace, assignment: str, learner: str, feedback: bool) -> dict[str, Any]:
-    """Runs in the worker: autograde then feedback; returns the learner's new state."""
-    reason = autograde(ws, assignment, learner, force=True)
-    if reason:
-        return {"status": NOT_GRADED, "reason": reason}
-    problem = generate_feedback(ws, assignment, learner) if feedback else None
-    note = f"feedback could not be written: {problem}" if problem else ""
-    return {"status": GRADED, "reason": note}
-
-
 def _not_graded_feedback(ws: Workspace, assignment: str, learner: str, reason: str) -> None:
     folder = ws.path("feedback", learner, assignment)
     folder.mkdir(parents=True, exist_ok=True)
@@ -125,6 +122,7 @@ def _todo(
     ws: Workspace, assignment: str, intakes: list[Intake], state: dict, force: bool
 ) -> list[str]:
     todo = []
+    in_gradebook = graded_learners(ws, assignment)
     for intake in intakes:
         if intake.problem:
             state[intake.learner] = {"status": NOT_GRADED, "reason": intake.problem}
@@ -133,7 +131,7 @@ def _todo(
         done = (
             state.get(intake.learner, {}).get("status") == GRADED
             and is_autograded(ws, assignment, intake.learner)
-            and has_grades(ws, assignment, intake.learner)
+            and intake.learner in in_gradebook
         )
         if force or changed or not done:
             remove_learner_outputs(ws, assignment, intake.learner)
@@ -143,18 +141,21 @@ def _todo(
 
 def _results(ws: Workspace, assignment: str, state: dict) -> list[LearnerResult]:
     total = max_points(ws.source, assignment)
+    in_gradebook = graded_learners(ws, assignment)
     results = []
-    for learner, entry in sorted(state.items()):
-        if entry["status"] == GRADED and is_autograded(ws, assignment, learner) and has_grades(
-            ws, assignment, learner
-        ):
-            notebooks = read_grades(ws, assignment, learner)
-            results.append(
-                LearnerResult(learner, assignment, GRADED, total, entry.get("reason", ""), notebooks)
-            )
-        else:
-            reason = entry.get("reason") or "not graded yet (run bp-classroom again)"
-            results.append(LearnerResult(learner, assignment, NOT_GRADED, total, reason))
+    with open_gradebook(ws) as gb:  # one connection for the whole class
+        for learner, entry in sorted(state.items()):
+            if (
+                entry["status"] == GRADED
+                and learner in in_gradebook
+                and is_autograded(ws, assignment, learner)
+            ):
+                notebooks = read_grades(ws, assignment, learner, gb)
+                results.append(LearnerResult(learner, assignment, GRADED, total,
+                                             entry.get("reason", ""), notebooks))
+            else:
+                reason = entry.get("reason") or "not graded yet (run bp-classroom again)"
+                results.append(LearnerResult(learner, assignment, NOT_GRADED, total, reason))
     return results
 
 
@@ -172,29 +173,67 @@ def grade_class(
     """
     notebooks = assignment_notebooks(ws.source, assignment)
     Path(ws.root).mkdir(parents=True, exist_ok=True)
+    check_gradebook(ws)  # reachable, schema made: before anything is filed or graded
+    client = None
+    if options.scheduler:
+        from .cluster import connect
+
+        client = connect(options.scheduler)  # reachable, same course: before anything is filed
+    try:
+        return _grade(ws, assignment, submissions, notebooks, options, log, client)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _outcomes(
+    ws: Workspace, assignment: str, todo: list[str], options: ClassOptions, client: Any
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(learner, new state)`` for each learner in ``todo``, as each is graded."""
+    if client is not None:
+        from .cluster import grade_on_cluster
+
+        yield from grade_on_cluster(client, ws, assignment, todo,
+                                    learner_timeout=options.learner_timeout,
+                                    feedback=options.feedback)
+        return
+    jobs = [
+        (learner, lambda learner=learner: grade_learner(ws, assignment, learner, options.feedback))
+        for learner in todo
+    ]
+    for outcome in run_jobs(jobs, timeout=options.learner_timeout, workers=options.workers):
+        yield outcome.key, outcome.value or {"status": NOT_GRADED, "reason": outcome.error}
+
+
+def _grade(
+    ws: Workspace,
+    assignment: str,
+    submissions: Path,
+    notebooks: list[str],
+    options: ClassOptions,
+    log: Callable[[str], None],
+    client: Any,
+) -> list[LearnerResult]:
     state = _load_state(ws, assignment)
     with tempfile.TemporaryDirectory(prefix="bp-classroom-") as scratch:
-        intakes = collect(submissions, notebooks, Path(scratch))
+        intakes = collect(submissions, notebooks, Path(scratch), assignment)
         todo = _todo(ws, assignment, intakes, state, options.force)
         _save_state(ws, assignment, state)
     prepare_assignment(ws, assignment, force=options.force)
-    log(f"{assignment}: {len(intakes)} submissions found, {len(todo)} to grade")
-    jobs = [
-        (learner, lambda learner=learner: _grade_one(ws, assignment, learner, options.feedback))
-        for learner in todo
-    ]
+    where = f"; on the Dask cluster at {options.scheduler}" if client is not None else ""
+    log(f"{assignment}: {len(intakes)} submissions found, {len(todo)} to grade "
+        f"(gradebook {redact_url(ws.url)}{where})")
     tqdm.monitor_interval = 0  # no monitor thread: workers are forked from this process
-    bar = tqdm(total=len(jobs), desc="grading", unit="learner", disable=not options.progress,
+    bar = tqdm(total=len(todo), desc="grading", unit="learner", disable=not options.progress,
                file=sys.stderr)
     with bar:
-        for outcome in run_jobs(jobs, timeout=options.learner_timeout, workers=options.workers):
-            entry = outcome.value or {"status": NOT_GRADED, "reason": outcome.error}
+        for learner, entry in _outcomes(ws, assignment, todo, options, client):
             if entry["status"] != GRADED:
-                remove_learner_outputs(ws, assignment, outcome.key)
-                bar.write(f"{outcome.key}: not graded: {entry['reason']}")
-            state[outcome.key] = entry
+                remove_learner_outputs(ws, assignment, learner)
+                bar.write(f"{learner}: not graded: {entry['reason']}")
+            state[learner] = entry
             _save_state(ws, assignment, state)
-            bar.set_postfix_str(outcome.key)
+            bar.set_postfix_str(learner)
             bar.update()
     for learner, entry in state.items():
         if entry["status"] != GRADED and options.feedback:
@@ -219,6 +258,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--learner-timeout", type=float, default=600,
                         help="seconds per learner (default 600)")
     parser.add_argument("-j", "--jobs", type=int, default=1, help="learners graded at once")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="grade on the workers of this Dask scheduler (e.g. tcp://host:8786); "
+                        "needs the dask extra here and the course installed on every worker")
     parser.add_argument("--force", action="store_true", help="regrade learners already graded")
     parser.add_argument("--no-feedback", action="store_true", help="skip feedback HTML")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -277,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ws = Workspace(args.workspace.resolve(), source=args.source, db_url=args.db,
                    cell_timeout=args.timeout)
     options = ClassOptions(args.force, args.jobs, args.learner_timeout,
-                           not args.no_feedback, not args.quiet)
+                           not args.no_feedback, not args.quiet, args.scheduler)
     csv_path = args.csv or Path(ws.root) / f"grades-{args.assignment}.csv"
     with private_stdout() as out:  # progress goes to stderr; stdout carries only the summary
         try:

@@ -3,6 +3,9 @@
 Accepted layouts (a folder, or a ``.zip`` of one):
 
 * one sub-folder per learner: ``alice/01-derivatives.ipynb`` (any depth, any notebook name);
+  when learners' folders have sub-folders named after the assignment (nbgrader's own
+  ``submitted/alice/01-derivatives/``, as ``nbgrader collect`` leaves it), only those, and a
+  learner without one did not hand this assignment in;
 * flat files named the way Canvas names them: ``<learner>_<id>_<id>_<original name>`` (also
   ``<learner>_LATE_<id>_<id>_<name>``); Canvas's re-upload suffix ``-1`` is ignored;
 * flat files ``<learner>.ipynb``.
@@ -118,10 +121,13 @@ def _match(learner: str, found: list[tuple[str, Path]], notebooks: list[str]) ->
     return Intake(learner, files)
 
 
-def collect(submissions: Path, notebooks: list[str], scratch: Path) -> list[Intake]:
+def collect(
+    submissions: Path, notebooks: list[str], scratch: Path, assignment: str | None = None
+) -> list[Intake]:
     """Every learner's submission in ``submissions`` (a folder or a zip; see module docstring).
 
     notebooks: the assignment's notebook names. scratch: where a zip is extracted.
+    assignment: its name; a learner folder with a sub-folder of that name is read there only.
     """
     root = Path(submissions)
     zipped = root.is_file() and zipfile.is_zipfile(root)
@@ -133,10 +139,14 @@ def collect(submissions: Path, notebooks: list[str], scratch: Path) -> list[Inta
     if zipped and len(entries) == 1 and entries[0].is_dir():
         entries = _visible(entries[0])  # a zip that wraps everything in one top folder
     found: dict[str, list[tuple[str, Path]]] = defaultdict(list)
+    nbgrader_layout = bool(assignment) and any((e / str(assignment)).is_dir() for e in entries)
     for entry in entries:
         if entry.is_dir():
-            for path in sorted(entry.rglob("*")):
-                if path.is_file() and not _SKIP.intersection(path.relative_to(entry).parts):
+            inside = entry / str(assignment) if nbgrader_layout else entry
+            if not inside.is_dir():
+                continue  # nbgrader's layout: this learner handed in other assignments only
+            for path in sorted(inside.rglob("*")):
+                if path.is_file() and not _SKIP.intersection(path.relative_to(inside).parts):
                     found[learner_id(entry.name)].append((path.name, path))
             found.setdefault(learner_id(entry.name), [])
         elif m := _CANVAS.match(entry.name):

@@ -4,14 +4,23 @@ A workspace is an nbgrader course root somewhere the user chose (never inside th
 ``submitted/<learner>/<assignment>/``, ``autograded/…``, ``feedback/…`` and, by default, the
 gradebook ``gradebook.db``. Everything goes through nbgrader's own Python API, in this process;
 nbgrader is imported on first use because that import alone takes seconds.
+
+The gradebook may be any SQLAlchemy URL nbgrader accepts: SQLite (the default) or PostgreSQL
+(``postgresql+psycopg://``, the ``postgres`` extra). :func:`check_gradebook` connects and
+creates the schema once, before any worker starts (two workers creating it at once on an empty
+PostgreSQL database collide); :func:`learner_lock` keeps two graders off the same learner; a
+URL is only ever shown through :func:`redact_url`, without its password.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import re
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -31,6 +40,7 @@ from .explain import (
 from .normalize import restore_metadata
 from .settings import (
     COURSE,
+    COURSE_ID,
     DEFAULT_CELL_TIMEOUT,
     SOLUTIONS,
     ensure_scripts_on_path,
@@ -39,16 +49,24 @@ from .settings import (
 )
 
 __all__ = [
+    "GradebookError",
     "GradedNotebook",
     "Workspace",
     "assignment_notebooks",
     "autograde",
+    "check_gradebook",
     "failure_reason",
     "generate_feedback",
+    "grade_learner",
+    "gradebook_lock",
+    "graded_learners",
     "has_grades",
     "is_autograded",
+    "learner_lock",
+    "open_gradebook",
     "prepare_assignment",
     "read_grades",
+    "redact_url",
     "remove_learner_outputs",
 ]
 
@@ -61,12 +79,14 @@ class Workspace:
     source: the folder of source assignments (default: the repository's ``solutions/``).
     db_url: gradebook SQLAlchemy URL (default: SQLite file ``<root>/gradebook.db``).
     cell_timeout: seconds each cell may run before it is interrupted and scored 0.
+    course_id: nbgrader's course id, recorded with each assignment in the gradebook.
     """
 
     root: Path
     source: Path = SOLUTIONS
     db_url: str | None = None
     cell_timeout: int = DEFAULT_CELL_TIMEOUT
+    course_id: str = COURSE_ID
 
     @property
     def url(self) -> str:
@@ -81,6 +101,7 @@ class Workspace:
             release=release or Path(self.root) / "release",
             db_url=self.url,
             cell_timeout=self.cell_timeout,
+            course_id=self.course_id,
         )
 
     def path(self, step: str, learner: str, assignment: str) -> Path:
@@ -135,20 +156,180 @@ def _install_alembic_shim() -> None:
     nbgrader.api.get_alembic_version = heads
 
 
-def _api(ws: Workspace, release: Path | None = None, *, no_database: bool = False) -> Any:
-    """nbgrader's ``NbGraderAPI`` for ``ws`` (``no_database``: as ``generate_assignment --no-db``)."""
+def _ready() -> None:
+    """What nbgrader needs from this process: the venv's scripts on PATH, quiet warnings, and
+    the gradebook's schema version without a subprocess."""
     ensure_scripts_on_path()
     _quiet()
+    _install_alembic_shim()
+
+
+def _api(
+    ws: Workspace,
+    release: Path | None = None,
+    *,
+    no_database: bool = False,
+    replay: Path | None = None,
+) -> Any:
+    """nbgrader's ``NbGraderAPI`` for ``ws`` (``no_database``: as ``generate_assignment --no-db``;
+    ``replay``: autograde takes its outputs from the notebooks in that folder instead of running
+    anything, see :class:`autograder.preprocessors.ReplayVerdicts`)."""
+    _ready()
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    _install_alembic_shim()
     Path(ws.root).mkdir(parents=True, exist_ok=True)
     cfg = ws.config(release)
     if no_database:
         cfg.SaveCells.enabled = False
         cfg.GenerateAssignment.no_database = True
+    if replay is not None:
+        steps = list(cfg.Autograde.autograde_preprocessors)
+        steps[steps.index("autograder.external.ExternalVerdicts")] = (
+            "autograder.preprocessors.ReplayVerdicts"
+        )
+        cfg.Autograde.autograde_preprocessors = steps
+        cfg.ReplayVerdicts.directory = str(replay)
     return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+
+
+class GradebookError(RuntimeError):
+    """The gradebook cannot be used; the message says why, without the URL's password."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` as it may be shown: its password replaced by ``***`` (an unparsable URL is not
+    shown at all, since it may still hold one)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unparsable gradebook URL, not shown)"
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` with the password of ``url`` (if any) replaced by ``***``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        return text.replace(url, "***")
+    return text.replace(str(password), "***") if password else text
+
+
+@contextlib.contextmanager
+def open_gradebook(ws: Workspace) -> Iterator[Any]:
+    """nbgrader's :class:`~nbgrader.api.Gradebook` of ``ws``, closed (its connections
+    released) on exit."""
+    _ready()
+    from nbgrader.api import Gradebook
+
+    with Gradebook(ws.url, ws.course_id) as gb:
+        yield gb
+
+
+def check_gradebook(ws: Workspace, connect_timeout: int = 10) -> None:
+    """Connect to the gradebook and create its schema (once, here, before any worker starts).
+
+    Raises :class:`GradebookError` with a reason a person can act on (the URL shown without its
+    password) when the driver is missing, the server cannot be reached or refuses the login.
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
+    shown = redact_url(ws.url)
+    try:
+        url = make_url(ws.url)
+    except ArgumentError:
+        raise GradebookError(f"cannot read the gradebook URL {shown}") from None
+    backend = url.get_backend_name()
+    connect_args = {"connect_timeout": connect_timeout} if backend == "postgresql" else {}
+    try:
+        engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        hint = (" (PostgreSQL: install the `postgres` extra, psycopg 3, and write "
+                "postgresql+psycopg://)" if backend == "postgresql" else "")
+        raise GradebookError(f"no database driver for the gradebook {shown}{hint}: {exc}") from None
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        reason = _scrub(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0], ws.url)
+        raise GradebookError(f"cannot reach the gradebook {shown}: {reason}") from None
+    finally:
+        engine.dispose()
+    from nbgrader.api import Gradebook
+
+    try:
+        with gradebook_lock(ws, "schema"), open_gradebook(ws):
+            # Made here once: the tables, PostgreSQL's enum types, and the course rows, ours and
+            # the "default_course" that nbgrader's own preprocessors open the gradebook with;
+            # made lazily by two graders at once, any of these collides.
+            Gradebook(ws.url).close()
+    except SQLAlchemyError as exc:
+        reason = _scrub(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0], ws.url)
+        raise GradebookError(f"cannot set up the gradebook {shown}: {reason}") from None
+
+
+def _lock_key(ws: Workspace, name: str) -> int:
+    digest = hashlib.sha256(f"backprop-course/{ws.course_id}/{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)  # PostgreSQL's bigint
+
+
+@contextlib.contextmanager
+def gradebook_lock(ws: Workspace, name: str) -> Iterator[None]:
+    """Hold the gradebook's lock called ``name`` (one holder at a time, across processes and
+    machines that share the gradebook).
+
+    PostgreSQL: a session advisory lock (released when its connection ends, even by a crash).
+    SQLite: an exclusive ``flock`` on a file beside the database. Other databases: no lock.
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    url = make_url(ws.url)
+    key = _lock_key(ws, name)
+    if url.get_backend_name() == "postgresql":
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        finally:
+            engine.dispose()
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: one grader per gradebook
+        fcntl = None
+    if fcntl is None or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        yield
+        return
+    folder = Path(f"{url.database}.locks")
+    folder.mkdir(exist_ok=True)
+    with open(folder / f"{key & 0xFFFFFFFFFFFFFFFF:016x}", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def learner_lock(ws: Workspace, assignment: str, learner: str) -> contextlib.AbstractContextManager[None]:
+    """The lock on one learner's ``assignment``: two graders (two runs, or two machines sharing
+    a PostgreSQL gradebook) grade the same learner one after the other, never at once (nbgrader
+    would insert the same submission twice, and both gradings could fail)."""
+    return gradebook_lock(ws, f"learner/{assignment}/{learner}")
 
 
 def assignment_notebooks(source: Path, assignment: str) -> list[str]:
@@ -188,19 +369,19 @@ def prepare_assignment(ws: Workspace, assignment: str, *, force: bool = False) -
     The release nbgrader writes on the way is thrown away: the committed one is ``course/``.
     """
     assignment_notebooks(ws.source, assignment)
-    if not force and _in_gradebook(ws, assignment):
-        return
-    with tempfile.TemporaryDirectory(prefix="bp-release-") as tmp:
-        result = _api(ws, Path(tmp)).generate_assignment(assignment, force=True, create=True)
+    with gradebook_lock(ws, f"assignment/{assignment}"):  # another grader may be preparing it
+        if not force and _in_gradebook(ws, assignment):
+            return
+        with tempfile.TemporaryDirectory(prefix="bp-release-") as tmp:
+            result = _api(ws, Path(tmp)).generate_assignment(assignment, force=True, create=True)
     if not result["success"]:
         raise RuntimeError(f"could not prepare {assignment}: {failure_reason(result)}")
 
 
 def _in_gradebook(ws: Workspace, assignment: str) -> bool:
-    _api(ws)  # sets up PATH, warnings and the alembic shim
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
-    with Gradebook(ws.url) as gb:
+    with open_gradebook(ws) as gb:
         try:
             return len(gb.find_assignment(assignment).notebooks) > 0
         except MissingEntry:
@@ -217,19 +398,32 @@ def is_autograded(ws: Workspace, assignment: str, learner: str) -> bool:
 
 def has_grades(ws: Workspace, assignment: str, learner: str) -> bool:
     """True when the gradebook holds an autograded submission of ``learner``."""
-    _api(ws)
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(ws.url) as gb:
-        try:
-            return gb.find_submission(assignment, learner) is not None
-        except MissingEntry:
-            return False
+    return learner in graded_learners(ws, assignment)
 
 
-def autograde(ws: Workspace, assignment: str, learner: str, *, force: bool = True) -> str | None:
-    """Run ``nbgrader autograde`` for one learner; None when it worked, else the reason why not."""
-    result = _api(ws).autograde(assignment, learner, force=force, create=True)
+def graded_learners(ws: Workspace, assignment: str) -> set[str]:
+    """Every learner with a submission of ``assignment`` in the gradebook (one query)."""
+    from nbgrader.api import Assignment, Student, SubmittedAssignment
+
+    with open_gradebook(ws) as gb:
+        rows = (
+            gb.db.query(Student.id)
+            .join(SubmittedAssignment, SubmittedAssignment.student_id == Student.id)
+            .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+            .filter(Assignment.name == assignment)
+        )
+        return {learner for (learner,) in rows}
+
+
+def autograde(
+    ws: Workspace, assignment: str, learner: str, *, force: bool = True, replay: Path | None = None
+) -> str | None:
+    """Run ``nbgrader autograde`` for one learner; None when it worked, else the reason why not.
+
+    replay: a folder of this learner's notebooks as autograded elsewhere; their outputs are
+    recorded instead of running anything (see :func:`_api`).
+    """
+    result = _api(ws, replay=replay).autograde(assignment, learner, force=force, create=True)
     if result["success"] and is_autograded(ws, assignment, learner):
         return None
     return failure_reason(result)
@@ -241,21 +435,39 @@ def generate_feedback(ws: Workspace, assignment: str, learner: str) -> str | Non
     return None if result["success"] else failure_reason(result)
 
 
-def read_grades(ws: Workspace, assignment: str, learner: str) -> list[GradedNotebook]:
-    """Scores from the gradebook, explanations from the autograded notebooks, in cell order."""
-    _api(ws)
-    from nbgrader.api import Gradebook
+def grade_learner(ws: Workspace, assignment: str, learner: str, feedback: bool) -> dict[str, Any]:
+    """Autograde one learner's filed submission, then write feedback; the learner's new state
+    (``status`` graded or not graded, ``reason``). Holds :func:`learner_lock` meanwhile."""
+    from .report import GRADED, NOT_GRADED
 
+    with learner_lock(ws, assignment, learner):
+        reason = autograde(ws, assignment, learner, force=True)
+        if reason:
+            return {"status": NOT_GRADED, "reason": reason}
+        problem = generate_feedback(ws, assignment, learner) if feedback else None
+    note = f"feedback could not be written: {problem}" if problem else ""
+    return {"status": GRADED, "reason": note}
+
+
+def read_grades(
+    ws: Workspace, assignment: str, learner: str, gb: Any = None
+) -> list[GradedNotebook]:
+    """Scores from the gradebook, explanations from the autograded notebooks, in cell order.
+
+    gb: an open :class:`nbgrader.api.Gradebook` to read from (default: open one for this call).
+    """
+    if gb is None:
+        with open_gradebook(ws) as opened:
+            return read_grades(ws, assignment, learner, opened)
     graded = []
-    with Gradebook(ws.url) as gb:
-        for name in assignment_notebooks(ws.source, assignment):
-            scores = {
-                g.name: (g.score, g.max_score)
-                for g in gb.find_submission_notebook(name, assignment, learner).grades
-            }
-            path = ws.path("autograded", learner, assignment) / f"{name}.ipynb"
-            nb = nbformat.read(path, as_version=4) if path.is_file() else None
-            graded.append(_graded(name, scores, nb))
+    for name in assignment_notebooks(ws.source, assignment):
+        scores = {
+            g.name: (g.score, g.max_score)
+            for g in gb.find_submission_notebook(name, assignment, learner).grades
+        }
+        path = ws.path("autograded", learner, assignment) / f"{name}.ipynb"
+        nb = nbformat.read(path, as_version=4) if path.is_file() else None
+        graded.append(_graded(name, scores, nb))
     return graded
 
 

@@ -11,8 +11,9 @@ process, one after another, with only nbgrader's per-cell limit.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
+import ctypes
 import os
+import signal
 import sys
 import time
 import traceback
@@ -38,7 +39,7 @@ class Outcome:
 
 def can_fork() -> bool:
     """True when jobs can run in forked children (POSIX)."""
-    return "fork" in mp.get_all_start_methods()
+    return hasattr(os, "fork")
 
 
 def _child(conn: Connection, job: Callable[[], Any]) -> None:
@@ -51,41 +52,91 @@ def _child(conn: Connection, job: Callable[[], Any]) -> None:
         conn.close()
 
 
-def _kill_tree(pid: int) -> None:
+def _kill_descendants(pid: int) -> None:
+    """Kill every process under ``pid`` (kernels, sandboxes); ``pid`` itself is left alone."""
     try:
-        parent = psutil.Process(pid)
-        procs = [*parent.children(recursive=True), parent]
+        procs = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return
     for proc in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-        except psutil.NoSuchProcess:
-            pass
     psutil.wait_procs(procs, timeout=10)
 
 
 @dataclass
 class _Running:
     key: str
-    proc: Any
+    pid: int
     conn: Connection
     started: float
 
 
+def _fork(key: str, job: Callable[[], Any]) -> _Running:
+    """Start ``job`` in a child forked from this process; its result comes back on a pipe.
+
+    ``os.fork`` rather than ``multiprocessing``: this also works inside a daemonic process (a
+    Dask worker), and the parent reaps each child itself, so no descriptor outlives its job.
+    """
+    reader, writer = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # the child: run the job, send the outcome, never return into the caller
+        code = 0
+        try:
+            _die_with(parent)
+            os.close(reader)
+            _child(Connection(writer, readable=False), job)
+        except BaseException:
+            code = 1
+        finally:
+            with contextlib.suppress(BaseException):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
+    os.close(writer)
+    return _Running(key, pid, Connection(reader, writable=False), time.monotonic())
+
+
+def _die_with(parent: int) -> None:
+    """Linux: this process is killed when the thread that forked it ends (its parent killed, e.g.
+    a Dask worker that is lost), rather than grading on for nobody."""
+    if not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
+def _reap(pid: int) -> int | None:
+    """Kill ``pid`` and everything under it, wait for it; its exit code (None if unknown)."""
+    _kill_descendants(pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)  # a worker that already finished is a zombie: harmless
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return None
+    return os.waitstatus_to_exitcode(status)
+
+
 def _finish(run: _Running, timeout: float, timed_out: bool) -> Outcome:
     seconds = time.monotonic() - run.started
-    value, error = None, None
+    value, error, crashed = None, None, False
     if timed_out:
         error = f"timed out: grading took longer than {timeout:g} s and was stopped"
     else:
         try:
             value, error = run.conn.recv()
         except (EOFError, OSError):
-            error = f"grading crashed (worker exit code {run.proc.exitcode})"
-    _kill_tree(run.proc.pid)  # also reaps kernels a finished worker may have left behind
-    run.proc.join(5)
+            crashed = True
+    code = _reap(run.pid)  # also reaps kernels a finished worker may have left behind
     run.conn.close()
+    if crashed:
+        error = f"grading crashed (worker exit code {code})"
     return Outcome(run.key, value, error, seconds)
 
 
@@ -95,7 +146,8 @@ def run_jobs(
     """Run ``(key, job)`` pairs, at most ``workers`` at a time; yield each :class:`Outcome` as it ends.
 
     A job that exceeds ``timeout`` seconds is killed with its whole process tree and reported as
-    timed out; a job that raises or whose worker dies is reported with the reason.
+    timed out; a job that raises or whose worker dies is reported with the reason. Every worker
+    is reaped and its pipe closed before its outcome is yielded.
     """
     pending = list(jobs)
     if not can_fork():
@@ -106,17 +158,11 @@ def run_jobs(
             except Exception as exc:
                 yield Outcome(key, None, f"grading crashed: {exc!r}", time.monotonic() - start)
         return
-    ctx = mp.get_context("fork")
     running: list[_Running] = []
     try:
         while pending or running:
             while pending and len(running) < max(1, workers):
-                key, job = pending.pop(0)
-                reader, writer = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_child, args=(writer, job), daemon=True)
-                proc.start()
-                writer.close()
-                running.append(_Running(key, proc, reader, time.monotonic()))
+                running.append(_fork(*pending.pop(0)))
             now = time.monotonic()
             wait_for = min(r.started + timeout for r in running) - now
             ready = wait([r.conn for r in running], timeout=max(0.0, wait_for))
@@ -128,7 +174,8 @@ def run_jobs(
                     yield _finish(run, timeout, timed_out=late and run.conn not in ready)
     finally:
         for run in running:  # interrupted (Ctrl-C or the consumer stopped): leave nothing behind
-            _kill_tree(run.proc.pid)
+            _reap(run.pid)
+            run.conn.close()
 
 
 @contextlib.contextmanager

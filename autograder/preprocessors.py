@@ -7,6 +7,9 @@ it touches instead of failing the whole notebook.
 ``LimitOutputBytes`` runs during autograding, after nbgrader's line-based ``LimitOutput``.
 ``RedactFeedback`` runs while nbgrader generates feedback HTML: it replaces every test cell by
 its name and one-line explanation, so feedback never shows hidden tests or tracebacks.
+``ReplayVerdicts`` takes the place of the run step when a notebook was graded elsewhere (on a
+Dask worker): it puts in the outputs the grading produced there, so that nbgrader's own steps
+after it (scores into the gradebook, late penalties) run here, in the one process that writes.
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ from .consistency import reconcile_cells
 from .explain import cap_bytes, explain_notebook, is_test_cell
 from .settings import SOLUTIONS, grading
 
-__all__ = ["LimitOutputBytes", "ReconcileCells", "RedactFeedback", "summary_markdown"]
+__all__ = [
+    "LimitOutputBytes",
+    "ReconcileCells",
+    "RedactFeedback",
+    "ReplayVerdicts",
+    "summary_markdown",
+]
 
 _TEXT_KEYS = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json")
 
@@ -163,4 +172,37 @@ class RedactFeedback(Preprocessor):
                 else []
             )
         nb.cells.insert(0, _cell(summary_markdown(rows), "bp-feedback-summary"))
+        return nb, resources
+
+
+class ReplayVerdicts(Preprocessor):
+    """The run step of autograding, for a notebook already graded elsewhere.
+
+    ``directory/<notebook>.ipynb`` is that notebook as autograded there (from the same
+    submission and source): its outputs, execution counts and metadata replace this one's, cell
+    by cell. nbgrader's later steps then score it exactly as they scored it there. A notebook
+    whose cells differ (another submission, another source) is refused: autograde fails.
+    """
+
+    enabled = Bool(True, help="nbconvert preprocessors are off by default; this one is on").tag(
+        config=True
+    )
+    directory = Unicode("", help="folder of the notebooks as graded elsewhere").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict]:  # noqa: D102
+        name = (resources or {}).get("nbgrader", {}).get("notebook")
+        path = Path(self.directory) / f"{name}.ipynb"
+        if not name or not path.is_file():
+            raise ValueError(f"no graded copy of {name}.ipynb to replay")
+        graded = nbformat.read(str(path), as_version=4)
+        if [(c.cell_type, c.source) for c in nb.cells] != [
+            (c.cell_type, c.source) for c in graded.cells
+        ]:
+            raise ValueError(f"the graded copy of {name}.ipynb has other cells than the submission")
+        for cell, done in zip(nb.cells, graded.cells, strict=True):
+            cell.metadata = done.metadata
+            if cell.cell_type == "code":
+                cell.outputs = done.outputs
+                cell.execution_count = done.execution_count
+        nb.metadata = graded.metadata
         return nb, resources

@@ -22,6 +22,7 @@ __all__ = [
     "CSV_COLUMNS",
     "GRADED",
     "NOT_GRADED",
+    "NOT_STARTED",
     "LearnerResult",
     "format_table",
     "max_points",
@@ -31,6 +32,7 @@ __all__ = [
 
 GRADED = "graded"
 NOT_GRADED = "not graded"
+NOT_STARTED = "not started"  # bp-grade FOLDER: every answer cell as released, so not graded
 CSV_COLUMNS = ["learner", "assignment", "score", "max_score", "status", "reason", "flags",
                "mistakes"]
 
@@ -39,7 +41,8 @@ CSV_COLUMNS = ["learner", "assignment", "score", "max_score", "status", "reason"
 class LearnerResult:
     """The outcome for one learner and one assignment.
 
-    status: ``"graded"`` or ``"not graded"`` (then ``reason`` says why and there is no score).
+    status: ``"graded"`` or ``"not graded"`` (then ``reason`` says why and there is no score);
+        ``"not started"`` (nothing to grade: the score is 0).
     max_score: points possible for the assignment, known even when grading failed.
     """
 
@@ -53,6 +56,8 @@ class LearnerResult:
     @property
     def score(self) -> float | None:
         """Points earned, or None when not graded."""
+        if self.status == NOT_STARTED:
+            return 0.0
         if self.status != GRADED:
             return None
         return sum(nb.score for nb in self.notebooks)

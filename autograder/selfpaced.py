@@ -4,8 +4,12 @@ It runs real ``nbgrader autograde`` in a temporary workspace (a throw-away grade
 kernel; no JupyterHub, nothing left behind) and prints one row per graded part with an
 explanation for every lost point.
 
-Exit codes: 0 full marks; 1 graded, some points lost; 2 could not grade (not a notebook,
-unknown assignment, grading failed or timed out) or a usage error.
+``bp-grade FOLDER`` (e.g. ``course/``) grades every notebook found in it and prints one row per
+notebook and the total (:mod:`autograder.progress`); notebooks not started are not graded.
+
+Exit codes: 0 full marks (every notebook); 1 graded, some points lost (or, for a folder, some
+notebook not started); 2 could not grade (not a notebook, unknown assignment, grading failed or
+timed out; for a folder: any notebook, or no notebook found) or a usage error.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from .gradebook import (
     submission_bytes,
 )
 from .isolation import private_stdout, run_jobs
+from .progress import format_progress, grade_folder, progress_json
 from .report import GRADED, NOT_GRADED, LearnerResult, format_table, max_points, to_json
-from .settings import DEFAULT_CELL_TIMEOUT, SOLUTIONS
+from .settings import COURSE, DEFAULT_CELL_TIMEOUT, SOLUTIONS
 
 __all__ = ["EXIT_FULL_MARKS", "EXIT_NOT_GRADED", "EXIT_POINTS_LOST", "grade_notebook", "main"]
 
@@ -116,7 +121,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Grade your notebook with the hidden tests and explain every lost point.",
         epilog="Exit codes: 0 full marks, 1 points lost, 2 could not grade or usage error.",
     )
-    parser.add_argument("notebook", type=Path, help="your filled-in copy of a course/ notebook")
+    parser.add_argument("notebook", type=Path,
+                        help="your filled-in copy of a course/ notebook, or a folder of them "
+                        "(e.g. course/): one row per notebook and the total")
     parser.add_argument("--assignment", help="assignment name, e.g. 01-derivatives (guessed)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
@@ -126,12 +133,15 @@ def _parser() -> argparse.ArgumentParser:
         "--total-timeout", type=float, default=900, help="seconds for the whole notebook"
     )
     parser.add_argument("--source", type=Path, default=SOLUTIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--release", type=Path, default=COURSE, help=argparse.SUPPRESS)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``bp-grade``; returns the exit code."""
     args = _parser().parse_args(argv)
+    if args.notebook.is_dir():
+        return _main_folder(args)
     if not args.notebook.is_file():
         print(f"bp-grade: no such file: {args.notebook}", file=sys.stderr)
         return EXIT_NOT_GRADED
@@ -152,6 +162,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if result.status != GRADED:
         return EXIT_NOT_GRADED
     return EXIT_FULL_MARKS if result.full_marks else EXIT_POINTS_LOST
+
+
+def _main_folder(args: argparse.Namespace) -> int:
+    folder = args.notebook
+
+    def grade(path: Path) -> LearnerResult:
+        if not args.json:
+            print(f"Grading {path.relative_to(folder)}…", file=sys.stderr, flush=True)
+        try:
+            return grade_notebook(path, assignment=args.assignment, source=args.source,
+                                  cell_timeout=args.timeout, timeout=args.total_timeout)
+        except ValueError as exc:
+            return LearnerResult(LEARNER, args.assignment or "?", NOT_GRADED, 0.0, str(exc))
+
+    with private_stdout() as out:
+        rows = grade_folder(folder, source=args.source, release=args.release, grade=grade,
+                            identify=lambda p: identify(p, args.source, args.assignment),
+                            learner=LEARNER)
+        if args.json:
+            print(json.dumps(progress_json(folder, rows), indent=2), file=out)
+        elif rows:
+            print(format_progress(folder, rows), file=out)
+        else:
+            print(f"no notebook (.ipynb) found in {folder}", file=out)
+    if not rows or any(r.result.status == NOT_GRADED for r in rows):
+        return EXIT_NOT_GRADED
+    return EXIT_FULL_MARKS if all(r.result.full_marks for r in rows) else EXIT_POINTS_LOST
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from traitlets.config import Config, Configurable
 
 __all__ = [
     "COURSE",
+    "COURSE_ID",
     "DEFAULT_CELL_TIMEOUT",
     "MAX_OUTPUT_BYTES",
     "REPO_ROOT",
@@ -37,7 +38,9 @@ __all__ = [
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO_ROOT / "solutions"
 COURSE = REPO_ROOT / "course"
-
+# nbgrader's default course id is empty, which SQLite lets pass but PostgreSQL refuses (the
+# gradebook's assignments point at a course row that is never made for an empty id).
+COURSE_ID = "backprop-course"
 
 
 def _setting(trait: type[TraitType], default: Any, help: str) -> Any:
@@ -130,6 +133,7 @@ def configure(
     release: str | os.PathLike[str] | None = None,
     db_url: str | None = None,
     cell_timeout: int | None = None,
+    course_id: str | None = None,
 ) -> Config:
     """Fill ``c`` with the course's nbgrader settings and return it.
 
@@ -139,6 +143,7 @@ def configure(
     db_url: gradebook URL; default nbgrader's ``sqlite:///<root>/gradebook.db``.
     cell_timeout: seconds each cell, and each call into the learner's code from a check outside
         the kernel, may take during autograding (:class:`GradingSettings`; default there).
+    course_id: nbgrader's course id; default: what ``c`` already says, else :data:`COURSE_ID`.
     """
     root = root if root is not None else os.environ.get("BP_WORKSPACE")
     if root:
@@ -148,6 +153,10 @@ def configure(
     c.CourseDirectory.release_directory = str(Path(release or COURSE).resolve())
     if db_url:
         c.CourseDirectory.db_url = db_url
+    if course_id:
+        c.CourseDirectory.course_id = course_id
+    elif not c.CourseDirectory.get("course_id"):
+        c.CourseDirectory.course_id = COURSE_ID
 
     c.ExternalVerdicts.source_directory = str(Path(source or SOLUTIONS).resolve())
     c.ReconcileCells.source_directory = str(Path(source or SOLUTIONS).resolve())

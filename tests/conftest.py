@@ -1,7 +1,10 @@
-"""Shared fixtures: a headless matplotlib, and a tiny example course for the grading pipeline.
+"""Shared fixtures: a headless matplotlib, a tiny example course for the grading pipeline, one
+small class graded by ``bp-classroom``, and a throw-away PostgreSQL server.
 
 The toy course (assignment ``00-toy``: answer cells ``square`` and ``double``, four hidden-test
-cells) keeps the pipeline tests independent of the real course content.
+cells) keeps the pipeline tests independent of the real course content. The toy class is graded
+once per session into SQLite; the PostgreSQL and Dask tests grade the same class their way and
+compare with it.
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # before anything imports matplotlib
 
+import zipfile  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook  # noqa: E402
+from needs import have_modules, need  # noqa: E402
 
 TOY = "00-toy"
 
@@ -135,3 +141,88 @@ def toy_submissions(toy_course: tuple[Path, Path]) -> dict[str, nbformat.Noteboo
             released, {**answers, "square": "def square(x):\n    while True:\n        pass\n"}
         ),
     }
+
+
+# --- one small class, graded once ----------------------------------------------------------------
+
+
+def class_zip(submissions: dict[str, nbformat.NotebookNode], path: Path) -> Path:
+    """A Canvas-style download: ``<learner>_<id>_<id>_<original name>`` files in one zip, plus
+    carol's broken file."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for i, (learner, nb) in enumerate(submissions.items()):
+            zf.writestr(f"{learner}_{100 + i}_{900 + i}_{TOY}.ipynb", nbformat.writes(nb))
+        zf.writestr(f"carol_{555}_{556}_{TOY}-1.ipynb", '{"cells": [ broken')
+    return path
+
+
+def class_outcome(ws: Path, source: Path, db_url: str | None = None) -> dict[str, object]:
+    """What a graded toy class amounts to, learner by learner: the CSV row (as text), every
+    part's score and explanation, the notes, and the feedback page."""
+    from autograder.gradebook import Workspace, graded_learners, read_grades
+
+    workspace = Workspace(ws, source=source, db_url=db_url)
+    csv_rows = (ws / f"grades-{TOY}.csv").read_text().splitlines()
+    outcome: dict[str, object] = {"csv": csv_rows}
+    for learner in sorted(graded_learners(workspace, TOY)):
+        notebooks = read_grades(workspace, TOY, learner)
+        outcome[learner] = [(nb.notebook, nb.notes, [(p.grade_id, p.score, p.max_score,
+                             p.explanation) for p in nb.parts]) for nb in notebooks]
+    for page in sorted((ws / "feedback").glob(f"*/{TOY}/*.html")):
+        outcome[f"feedback/{page.parts[-3]}"] = page.read_text()
+    return outcome
+
+
+@dataclass(frozen=True)
+class ToyClass:
+    """The toy class as graded once by ``bp-classroom -j 2`` into SQLite.
+
+    args: the command's arguments; archive: the class's zip; outcome: :func:`class_outcome`,
+    taken right after grading (the workspace itself may be changed by later tests).
+    """
+
+    code: int
+    workspace: Path
+    source: Path
+    archive: Path
+    args: list[str]
+    outcome: dict[str, object]
+
+
+@pytest.fixture(scope="session")
+def toy_class(toy_course, toy_submissions, tmp_path_factory) -> ToyClass:
+    """Five learners (carol's file broken) graded by the ``bp-classroom`` command, two at a time."""
+    from autograder.classroom import main
+
+    source, _ = toy_course
+    tmp = tmp_path_factory.mktemp("class")
+    learners = {
+        "alice": toy_submissions["reference"],
+        "bob": toy_submissions["untouched"],
+        "dave": toy_submissions["list_double"],
+        "erin": toy_submissions["syntax_error"],
+    }
+    archive = class_zip(learners, tmp / "submissions.zip")
+    ws = tmp / "grading"
+    args = [TOY, str(archive), "-w", str(ws), "--source", str(source), "-j", "2", "-q"]
+    code = main(args)
+    return ToyClass(code, ws, source, archive, args, class_outcome(ws, source))
+
+
+# --- a throw-away PostgreSQL server, one per session -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A running throw-away PostgreSQL server (:class:`pgserver.PostgresServer`), stopped and
+    deleted at the end of the session. Skips (fails under CI) without the server binaries or
+    psycopg."""
+    from pgserver import find_binaries, postgres_server
+
+    server_bin = find_binaries()
+    need(server_bin is not None, "the PostgreSQL tests",
+         "the server binaries (initdb, pg_ctl): apt-get install postgresql")
+    need(have_modules("psycopg"), "the PostgreSQL tests",
+         "psycopg 3: pip install -e '.[postgres]'")
+    with postgres_server(server_bin) as server:
+        yield server

@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
+from descriptors import open_descriptors
 
 from autograder.classroom import STATE_FILE, ClassOptions, grade_class, main
 from autograder.collect import collect, learner_id
@@ -26,36 +27,15 @@ from autograder.settings import COURSE, REPO_ROOT, SOLUTIONS
 TOY = "00-toy"  # the example assignment of tests/conftest.py
 
 
-def _class_zip(submissions: dict[str, nbformat.NotebookNode], path: Path) -> Path:
-    """A Canvas-style download: ``<learner>_<id>_<id>_<original name>`` files in one zip."""
-    with zipfile.ZipFile(path, "w") as zf:
-        for i, (learner, nb) in enumerate(submissions.items()):
-            zf.writestr(f"{learner}_{100 + i}_{900 + i}_{TOY}.ipynb", nbformat.writes(nb))
-        zf.writestr(f"carol_{555}_{556}_{TOY}-1.ipynb", '{"cells": [ broken')
-    return path
-
-
 def _rows(path: Path) -> dict[str, dict[str, str]]:
     with path.open(newline="") as fh:
         return {row["learner"]: row for row in csv.DictReader(fh)}
 
 
 @pytest.fixture(scope="module")
-def graded_class(toy_course, toy_submissions, tmp_path_factory):
+def graded_class(toy_class):
     """Five learners (one broken file) graded by the ``bp-classroom`` command, two at a time."""
-    source, _ = toy_course
-    tmp = tmp_path_factory.mktemp("class")
-    learners = {
-        "alice": toy_submissions["reference"],
-        "bob": toy_submissions["untouched"],
-        "dave": toy_submissions["list_double"],
-        "erin": toy_submissions["syntax_error"],
-    }
-    archive = _class_zip(learners, tmp / "submissions.zip")
-    ws = tmp / "grading"
-    args = [TOY, str(archive), "-w", str(ws), "--source", str(source), "-j", "2", "-q"]
-    code = main(args)
-    return code, ws, args
+    return toy_class.code, toy_class.workspace, toy_class.args
 
 
 @pytest.mark.slow
@@ -131,6 +111,7 @@ def test_does_an_interrupted_run_resume_and_force_regrade(toy_course, toy_submis
     ws = Workspace(tmp_path / "ws", source=source, db_url=f"sqlite:///{tmp_path / 'other.db'}")
     opts = ClassOptions(progress=False)
     assert [r.score for r in grade_class(ws, TOY, folder, opts)] == [4, 4]
+    descriptors = open_descriptors()
     assert (tmp_path / "other.db").is_file() and not (tmp_path / "ws" / "gradebook.db").exists()
     # As if the run had been killed while grading ben: his state says nothing, a copy is half done.
     state_path = tmp_path / "ws" / STATE_FILE
@@ -143,6 +124,7 @@ def test_does_an_interrupted_run_resume_and_force_regrade(toy_course, toy_submis
     messages.clear()
     grade_class(ws, TOY, folder, ClassOptions(force=True, progress=False), messages.append)
     assert "2 to grade" in messages[0]
+    assert open_descriptors() == descriptors  # three learners graded since: nothing left open
 
 
 @pytest.mark.slow
@@ -158,6 +140,7 @@ def test_do_timeouts_fail_one_cell_or_one_learner_and_leave_no_process(
     (stubborn / "stu").mkdir(parents=True)
     nbformat.write(nb, stubborn / "stu" / f"{TOY}.ipynb")
     ws = Workspace(tmp_path / "ws", source=source, cell_timeout=3)
+    already = psutil.Process().children(recursive=True)  # e.g. multiprocessing's resource tracker
     # A loop that can be interrupted costs one cell: the rest of the notebook is graded.
     (lou,) = grade_class(ws, TOY, looper, ClassOptions(progress=False), lambda m: None)
     parts = {p.grade_id: p for p in lou.notebooks[0].parts}
@@ -169,7 +152,7 @@ def test_do_timeouts_fail_one_cell_or_one_learner_and_leave_no_process(
     results = {r.learner: r for r in grade_class(ws, TOY, stubborn, opts, lambda m: None)}
     assert results["stu"].status == "not graded" and "timed out" in results["stu"].reason
     assert results["lou"].status == "graded"
-    assert psutil.Process().children(recursive=True) == []
+    assert psutil.Process().children(recursive=True) == already
 
 
 def test_is_a_missing_assignment_or_input_exit_2(toy_course, tmp_path, capsys):
@@ -200,6 +183,22 @@ def test_are_canvas_names_folders_and_flat_files_understood(tmp_path):
     assert "no .ipynb notebook found (got: report.pdf)" == found["xia"].problem
     assert "empty" in found["will"].problem
     assert "binary" in found["vic"].problem
+
+
+def test_is_nbgraders_submitted_folder_read_one_assignment_at_a_time(tmp_path):
+    """``nbgrader collect`` files ``submitted/<learner>/<assignment>/``: a learner who handed in
+    another assignment only is not graded on that one."""
+    good = nbformat.writes(nbformat.v4.new_notebook())
+    for learner, assignment in (("amy", "hw1"), ("amy", "hw2"), ("ben", "hw1")):
+        (tmp_path / learner / assignment).mkdir(parents=True)
+        (tmp_path / learner / assignment / f"{assignment}.ipynb").write_text(good)
+        (tmp_path / learner / assignment / "timestamp.txt").write_text("2026-01-01 10:00:00")
+    found = {i.learner: i for i in collect(tmp_path, ["hw2"], tmp_path / "scratch", "hw2")}
+    assert sorted(found) == ["amy"]
+    assert found["amy"].problem is None and found["amy"].files["hw2"].parent.name == "hw2"
+    # negative control: without the assignment's name, ben's hw1 is taken for his hw2
+    blind = {i.learner: i for i in collect(tmp_path, ["hw2"], tmp_path / "scratch")}
+    assert blind["ben"].problem is None and blind["ben"].files["hw2"].name == "hw1.ipynb"
 
 
 def test_does_a_zip_never_write_outside_its_folder(tmp_path):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from submissions import LINEAR, reference_submission
+from submissions import ATTACKS, LINEAR, PRELUDE, attacker, reference_submission
 
 from autograder.classroom import ClassOptions, grade_class
 from autograder.gradebook import Workspace
@@ -36,66 +36,8 @@ pytestmark = [
 ASSIGNMENT = LINEAR
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-_PRELUDE = """
-import ctypes, os, signal, platform
-_libc = ctypes.CDLL(None, use_errno=True)
-_X86 = platform.machine() == "x86_64"
-_PIDFD_OPEN, _PIDFD_GETFD = 434, 438
-_TGKILL = 234 if _X86 else 131
-"""
-
-ATTACKS = {
-    "signals-everyone": """
-for _pid in range(2, 40000):
-    for _sig in (signal.SIGKILL, signal.SIGSTOP):
-        try:
-            os.kill(_pid, _sig)
-        except OSError:
-            pass
-    _libc.syscall(_TGKILL, _pid, _pid, 9)
-for _pg in range(2, 2000):
-    try:
-        os.killpg(_pg, signal.SIGKILL)
-    except OSError:
-        pass
-""",
-    "borrows-descriptors": """
-_stolen = 0
-for _pid in range(2, 40000):
-    _fd = _libc.syscall(_PIDFD_OPEN, _pid, 0)
-    if _fd < 0:
-        continue
-    for _target in range(0, 64):
-        _mine = _libc.syscall(_PIDFD_GETFD, _fd, _target, 0)
-        if _mine >= 0:
-            _stolen += 1
-            os.write(_mine, b"UPDATE grade SET auto_score = 99; -- forged")
-""",
-    "forges-output": """
-for _fd in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9):
-    try:
-        os.write(_fd, b'{"learner": "honest-a", "score": 0}\\n')
-    except OSError:
-        pass
-""",
-    "shares-memory": """
-_ids = [_libc.shmget(0x5EED + _i, 1 << 20, 0o1666) for _i in range(8)]
-_sems = _libc.semget(0x5EED, 4, 0o1666)
-_queue = _libc.msgget(0x5EED, 0o1666)
-""",
-}
-
-
 def _reference() -> nbformat.NotebookNode:
     return reference_submission(ASSIGNMENT)
-
-
-def _attacker(attack: str) -> nbformat.NotebookNode:
-    nb = _reference()
-    for cell in nb.cells:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "affine_forward":
-            cell.source = _PRELUDE + ATTACKS[attack] + "\n" + cell.source
-    return nb
 
 
 def _ipc_keys() -> set[str]:
@@ -116,7 +58,7 @@ def test_does_a_class_graded_two_at_a_time_keep_every_honest_grade(tmp_path, cap
     before = _ipc_keys()
     folder = tmp_path / "submissions"
     learners = {"honest-a": _reference(), "honest-b": _reference(), "honest-c": _reference()}
-    learners.update({name: _attacker(name) for name in ATTACKS})
+    learners.update({name: attacker(name) for name in ATTACKS})
     for name, nb in learners.items():
         (folder / name).mkdir(parents=True)
         nbformat.write(nb, folder / name / f"{ASSIGNMENT}.ipynb")
@@ -134,17 +76,17 @@ def test_does_a_class_graded_two_at_a_time_keep_every_honest_grade(tmp_path, cap
     assert '"score": 0' not in out.out + out.err
 
 
-def test_does_plain_nbgrader_autograde_grade_everyone_after_an_attacker(tmp_path):
+def test_does_plain_nbgrader_autograde_grade_everyone_after_anattacker(tmp_path):
     """``nbgrader autograde`` grades learners one after another in one process: an attacker that
     signals its parent (the nbgrader process) or borrows its descriptors must not stop it."""
     ws = tmp_path / "workspace"
-    kill_parent = _PRELUDE + (
+    kill_parent = PRELUDE + (
         "for _kill in (lambda: os.kill(os.getppid(), 9), lambda: os.killpg(os.getpgid(0), 9),\n"
         "              lambda: os.killpg(0, 9), lambda: os.kill(-1, 9)):\n"
         "    try:\n        _kill()\n    except OSError:\n        pass\n"
     )
     learners = {
-        "a-attacker": _attacker("borrows-descriptors"),
+        "a-attacker": attacker("borrows-descriptors"),
         "b-attacker": _reference(),
         "c-honest": _reference(),
     }

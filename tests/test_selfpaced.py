@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder.explain import cap_bytes, explain_cell, explain_notebook
+from autograder import selfpaced
+from autograder.explain import cap_bytes, explain_cell, explain_notebook, is_answer_cell
+from autograder.progress import is_untouched
+from autograder.release import assignments
+from autograder.report import max_points
 from autograder.selfpaced import EXIT_FULL_MARKS, EXIT_NOT_GRADED, EXIT_POINTS_LOST, identify, main
+from autograder.settings import COURSE, SOLUTIONS
 
 TOY = "00-toy"  # the example assignment of tests/conftest.py
 
@@ -175,3 +182,76 @@ def test_are_explanations_capped_by_bytes_not_lines() -> None:
     assert len(capped.encode()) <= 600 and "more bytes cut" in capped
     cell = _test_cell("t", [_error("AssertionError", long)])
     assert len(explain_cell(cell, {}).encode()) <= 600
+
+
+# --- a whole folder: the learner's progress through the course ----------------------------------
+
+
+def test_is_an_untouched_notebook_told_from_a_started_one(toy_course, toy_submissions):
+    released = toy_submissions["untouched"]
+    assert is_untouched(copy.deepcopy(released), released)
+    started = copy.deepcopy(released)
+    started.cells[2].source = started.cells[2].source.replace("raise", "return 1  #")
+    assert is_answer_cell(started.cells[2])
+    assert not is_untouched(started, released)  # one answer cell changed
+    assert not is_untouched(toy_submissions["reference"], released)
+    dropped = copy.deepcopy(released)
+    del dropped.cells[2]
+    assert not is_untouched(dropped, released)  # an answer cell deleted: grade it, to be sure
+    assert not is_untouched(released, nbformat.v4.new_notebook())  # nothing to compare with
+
+
+@pytest.mark.slow
+def test_does_a_folder_get_one_row_per_notebook_and_a_total(
+    toy_course, toy_submissions, tmp_path, capsys, monkeypatch
+):
+    source, course = toy_course
+    graded: dict[Path, object] = {}  # the table and the JSON show one grading of each notebook
+    real = selfpaced.grade_notebook
+
+    def grade_once(path: Path, **kwargs: object) -> object:
+        if path not in graded:
+            graded[path] = real(path, **kwargs)
+        return graded[path]
+
+    monkeypatch.setattr(selfpaced, "grade_notebook", grade_once)
+    mine = tmp_path / "mine"
+    _write(toy_submissions["list_double"], mine / TOY / f"{TOY}.ipynb")
+    _write(toy_submissions["untouched"], mine / "later" / f"{TOY}.ipynb")
+    _write(toy_submissions["untouched"], mine / ".ipynb_checkpoints" / f"{TOY}.ipynb")  # skipped
+    (mine / "notes.ipynb").write_text('{"cells": [')
+    args = [str(mine), "--source", str(source), "--release", str(course)]
+    code = main(args)
+    table = capsys.readouterr().out
+    assert code == EXIT_NOT_GRADED  # notes.ipynb could not be graded
+    rows = {line.split()[0]: line for line in table.splitlines() if ".ipynb" in line}
+    assert sorted(rows) == [f"{TOY}/{TOY}.ipynb", f"later/{TOY}.ipynb", "notes.ipynb"]
+    assert rows[f"{TOY}/{TOY}.ipynb"].split()[1:5] == ["3", "4", "points", "lost"]
+    assert "test_double_array: ValueError: The truth value" in rows[f"{TOY}/{TOY}.ipynb"]
+    assert rows[f"later/{TOY}.ipynb"].split()[1:5] == ["0", "4", "not", "started"]
+    assert rows["notes.ipynb"].split()[1:5] == ["-", "0", "not", "graded"]
+    assert "total: 3 / 8 over 3 notebooks" in table
+    assert main([*args, "--json"]) == EXIT_NOT_GRADED
+    report = json.loads(capsys.readouterr().out)
+    assert (report["score"], report["max_score"]) == (3, 8)
+    by_path = {nb["path"]: nb for nb in report["notebooks"]}
+    assert by_path[f"{TOY}/{TOY}.ipynb"]["notebooks"][0]["parts"][2]["score"] == 0
+    assert by_path[f"later/{TOY}.ipynb"]["progress"] == "not started"
+    assert by_path[f"later/{TOY}.ipynb"]["status"] == "not started"
+
+
+def test_is_the_untouched_course_reported_not_started_without_grading(monkeypatch, capsys):
+    def no_grading(*args, **kwargs):
+        raise AssertionError("an untouched notebook was graded")
+
+    monkeypatch.setattr(selfpaced, "grade_notebook", no_grading)
+    start = time.monotonic()
+    code = main([str(COURSE), "--json"])
+    elapsed = time.monotonic() - start
+    report = json.loads(capsys.readouterr().out)
+    assert code == EXIT_POINTS_LOST
+    assert {nb["progress"] for nb in report["notebooks"]} == {"not started"}
+    assert len(report["notebooks"]) == len(assignments(SOLUTIONS))
+    assert report["score"] == 0
+    assert report["max_score"] == sum(max_points(SOLUTIONS, a) for a in assignments(SOLUTIONS))
+    assert elapsed < 20  # reading notebooks, not grading them (about 1 s on a quiet machine)
