@@ -39,9 +39,10 @@ GRADE_TIMEOUT = 600.0
 CELL_ID = "grade-this-notebook"
 HEADING = (
     "## Grade this notebook\n\n"
-    "Save the notebook (Ctrl+S), then click the button: the saved file is graded with the hidden "
-    "tests, by the grader outside this notebook, and the table shows your points per part and "
-    "the reason for every lost point. (In a terminal: `bp-grade` with the notebook's path.)"
+    "Save the notebook (Ctrl+S), run the cell below (Shift+Enter) and click its button: the saved "
+    "file is graded with the hidden tests, by the grader outside this notebook, and the table "
+    "shows your points per part and the reason for every lost point. (In a terminal: `bp-grade` "
+    "with the notebook's path.)"
 )
 CELL_SOURCE = "from autograder.gradecell import grade_button\n\ngrade_button()"
 
@@ -52,9 +53,11 @@ def add_grade_cell(nb: Any) -> bool:
     from nbformat.v4 import new_code_cell, new_markdown_cell
 
     def ours(cell: Any) -> bool:  # by content: bp-release gives every cell an id of its own
-        return "".join(cell.get("source", "")).strip() in (CELL_SOURCE, HEADING)
+        text = "".join(cell.get("source", "")).strip()
+        return text == CELL_SOURCE or text.startswith(HEADING.split("\n")[0])
 
-    if len(nb.cells) >= 2 and ours(nb.cells[-1]) and ours(nb.cells[-2]):
+    if (len(nb.cells) >= 2 and ours(nb.cells[-1]) and ours(nb.cells[-2])
+            and "".join(nb.cells[-2].get("source", "")).strip() == HEADING):
         return False
     nb.cells = [c for c in nb.cells if not ours(c)]
     nb.cells.append(new_markdown_cell(HEADING, id=f"{CELL_ID}-heading"))

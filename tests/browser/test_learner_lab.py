@@ -22,7 +22,7 @@ from autograder.normalize import fill_answers, reference_answers
 from autograder.report import max_points
 from autograder.settings import COURSE, SOLUTIONS
 
-from .lab_page import HELPERS_JS
+from .lab_page import HELPERS_JS, _settle
 from .lab_server import LabServer, chromium_args, find_chromium, missing_requirements
 
 pytestmark = pytest.mark.browser
@@ -102,9 +102,26 @@ def _grade(page, rel_path: str) -> str:
     page.evaluate("path => bpTest.open(path)", rel_path)
     page.wait_for_function("(() => { const k = bpTest.kernel(); "
                            "return k && k.status === 'idle' && k.connection === 'connected'; })()")
-    page.evaluate("bpTest.runAll()")
+    page.evaluate("bpTest.runAll()")  # an unfinished notebook stops at its first error...
     page.wait_for_function("bpTest.run !== undefined", timeout=180_000)
-    button = page.get_by_role("button", name="Grade this notebook")
+    assert _settle(page, 180), "the notebook's outputs were still changing after Run All"
+    page.evaluate("""(async () => {  // ...so the grade cell is run by itself, as a learner would
+        const notebook = bpTest.panel.content;
+        notebook.activeCellIndex = notebook.widgets.length - 1;
+        await window.jupyterapp.commands.execute('notebook:run-cell');
+    })()""")
+    assert _settle(page, 60), "the grade cell did not finish"
+    button = page.locator("button.jupyter-button", has_text="Grade this notebook")
+    try:
+        button.wait_for(timeout=60_000)
+    except Exception:
+        last = page.evaluate("Array.from(document.querySelectorAll('.jp-Cell')).slice(-1)"
+                             ".map(c => c.innerText).join('')")
+        last += " | errors: " + page.evaluate(
+            "Array.from(document.querySelectorAll('.jp-RenderedText[data-mime-type="
+            "\"application/vnd.jupyter.stderr\"]')).map(e => e.innerText.slice(0, 300))"
+            ".join(' || ')")
+        raise AssertionError(f"no grade button; the last cell shows: {last[:600]!r}") from None
     button.scroll_into_view_if_needed()
     button.click()
     table = page.locator("table.bp-grade")
