@@ -54,7 +54,7 @@ def test_does_the_class_csv_say_who_got_what_and_who_was_not_graded(graded_class
     }
     assert "not a notebook: invalid JSON" in rows["carol"]["reason"]
     assert list(next(iter(rows.values()))) == [
-        "learner", "assignment", "score", "max_score", "status", "reason", "flags",
+        "learner", "assignment", "score", "max_score", "status", "reason", "flags", "mistakes",
     ]
 
 
