@@ -32,6 +32,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .collect import Intake, collect
+from .database import redact_url
 from .gradebook import (
     Workspace,
     assignment_notebooks,
@@ -42,7 +43,6 @@ from .gradebook import (
     open_gradebook,
     prepare_assignment,
     read_grades,
-    redact_url,
     remove_learner_outputs,
     submission_bytes,
 )
