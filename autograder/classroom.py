@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from .classreport import results_from_workspace, summarize, write_csv_report, write_html_report
 from .collect import Intake, collect
+from .database import redact_url
 from .gradebook import (
     Workspace,
     assignment_notebooks,
@@ -43,7 +44,6 @@ from .gradebook import (
     open_gradebook,
     prepare_assignment,
     read_grades,
-    redact_url,
     remove_learner_outputs,
     submission_bytes,
 )

@@ -9,13 +9,12 @@ The gradebook may be any SQLAlchemy URL nbgrader accepts: SQLite (the default) o
 (``postgresql+psycopg://``, the ``postgres`` extra). :func:`check_gradebook` connects and
 creates the schema once, before any worker starts (two workers creating it at once on an empty
 PostgreSQL database collide); :func:`learner_lock` keeps two graders off the same learner; a
-URL is only ever shown through :func:`redact_url`, without its password.
+URL is only ever shown without its password (:mod:`autograder.database`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 import shutil
 import tempfile
@@ -29,6 +28,7 @@ from typing import Any
 import nbformat
 from traitlets.config import Config
 
+from .database import DatabaseError, check_reachable, database_lock, first_line, redact_url
 from .explain import (
     Part,
     explain_notebook,
@@ -66,7 +66,6 @@ __all__ = [
     "open_gradebook",
     "prepare_assignment",
     "read_grades",
-    "redact_url",
     "remove_learner_outputs",
 ]
 
@@ -193,32 +192,8 @@ def _api(
     return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
 
 
-class GradebookError(RuntimeError):
+class GradebookError(DatabaseError):
     """The gradebook cannot be used; the message says why, without the URL's password."""
-
-
-def redact_url(url: str) -> str:
-    """``url`` as it may be shown: its password replaced by ``***`` (an unparsable URL is not
-    shown at all, since it may still hold one)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(an unparsable gradebook URL, not shown)"
-
-
-def _scrub(text: str, url: str) -> str:
-    """``text`` with the password of ``url`` (if any) replaced by ``***``."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        password = make_url(url).password
-    except ArgumentError:
-        return text.replace(url, "***")
-    return text.replace(str(password), "***") if password else text
 
 
 @contextlib.contextmanager
@@ -238,32 +213,13 @@ def check_gradebook(ws: Workspace, connect_timeout: int = 10) -> None:
     Raises :class:`GradebookError` with a reason a person can act on (the URL shown without its
     password) when the driver is missing, the server cannot be reached or refuses the login.
     """
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-    from sqlalchemy.pool import NullPool
+    from sqlalchemy.exc import SQLAlchemyError
 
-    shown = redact_url(ws.url)
     try:
-        url = make_url(ws.url)
-    except ArgumentError:
-        raise GradebookError(f"cannot read the gradebook URL {shown}") from None
-    backend = url.get_backend_name()
-    connect_args = {"connect_timeout": connect_timeout} if backend == "postgresql" else {}
-    try:
-        engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
-    except (NoSuchModuleError, ModuleNotFoundError) as exc:
-        hint = (" (PostgreSQL: install the `postgres` extra, psycopg 3, and write "
-                "postgresql+psycopg://)" if backend == "postgresql" else "")
-        raise GradebookError(f"no database driver for the gradebook {shown}{hint}: {exc}") from None
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        reason = _scrub(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0], ws.url)
-        raise GradebookError(f"cannot reach the gradebook {shown}: {reason}") from None
-    finally:
-        engine.dispose()
+        check_reachable(ws.url, connect_timeout)
+    except DatabaseError as exc:
+        raise GradebookError(str(exc)) from None
+    _ready()
     from nbgrader.api import Gradebook
 
     try:
@@ -273,56 +229,14 @@ def check_gradebook(ws: Workspace, connect_timeout: int = 10) -> None:
             # made lazily by two graders at once, any of these collides.
             Gradebook(ws.url).close()
     except SQLAlchemyError as exc:
-        reason = _scrub(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0], ws.url)
-        raise GradebookError(f"cannot set up the gradebook {shown}: {reason}") from None
+        raise GradebookError(f"cannot set up the gradebook {redact_url(ws.url)}: "
+                             f"{first_line(exc, ws.url)}") from None
 
 
-def _lock_key(ws: Workspace, name: str) -> int:
-    digest = hashlib.sha256(f"backprop-course/{ws.course_id}/{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)  # PostgreSQL's bigint
-
-
-@contextlib.contextmanager
-def gradebook_lock(ws: Workspace, name: str) -> Iterator[None]:
-    """Hold the gradebook's lock called ``name`` (one holder at a time, across processes and
-    machines that share the gradebook).
-
-    PostgreSQL: a session advisory lock (released when its connection ends, even by a crash).
-    SQLite: an exclusive ``flock`` on a file beside the database. Other databases: no lock.
-    """
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import NullPool
-
-    url = make_url(ws.url)
-    key = _lock_key(ws, name)
-    if url.get_backend_name() == "postgresql":
-        engine = create_engine(url, poolclass=NullPool)
-        try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-                try:
-                    yield
-                finally:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-        finally:
-            engine.dispose()
-        return
-    try:
-        import fcntl
-    except ImportError:  # Windows: one grader per gradebook
-        fcntl = None
-    if fcntl is None or url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        yield
-        return
-    folder = Path(f"{url.database}.locks")
-    folder.mkdir(exist_ok=True)
-    with open(folder / f"{key & 0xFFFFFFFFFFFFFFFF:016x}", "a+b") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def gradebook_lock(ws: Workspace, name: str) -> contextlib.AbstractContextManager[None]:
+    """The lock called ``name`` on ``ws``'s gradebook, for this course (see
+    :func:`autograder.database.database_lock`)."""
+    return database_lock(ws.url, f"{ws.course_id}/{name}")
 
 
 def learner_lock(ws: Workspace, assignment: str, learner: str) -> contextlib.AbstractContextManager[None]:

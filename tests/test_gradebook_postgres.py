@@ -18,6 +18,7 @@ from capture import captured_output
 from conftest import TOY, class_outcome
 
 from autograder.classroom import ClassOptions, grade_class, main
+from autograder.database import lock_key
 from autograder.gradebook import Workspace, learner_lock
 
 pytestmark = pytest.mark.slow
@@ -197,11 +198,11 @@ def test_does_a_learner_lock_keep_out_a_second_holder_only(postgres, tmp_path):
     """The lock the test above relies on: held, nobody else gets it; other learners are free."""
     url = postgres.create_database("locks")
     ws = Workspace(tmp_path, db_url=url)
-    from autograder.gradebook import _lock_key
 
     def try_lock(name: str) -> bool:
+        key = lock_key(f"{ws.course_id}/{name}")
         with _connect(url) as conn:
-            (got,), = conn.execute("SELECT pg_try_advisory_lock(%s)", (_lock_key(ws, name),))
+            (got,), = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
         return got
 
     with learner_lock(ws, TOY, "alice"):

@@ -13,6 +13,7 @@ hub extra, configurable-http-proxy, ``useradd`` and ``unshare``.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import pwd
@@ -123,7 +124,10 @@ class Hub:
 
     def stop(self) -> None:
         """Stop the hub (it stops the servers and the proxy), then anything the users left."""
+        tree = []
         if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                tree = psutil.Process(self.proc.pid).children(recursive=True)  # proxy, servers
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(60)
@@ -138,8 +142,10 @@ class Hub:
                 pass
         leftovers = [p for p in psutil.process_iter(["uids"]) if p.info["uids"]
                      and p.info["uids"].real in uids]
+        leftovers += [p for p in tree if p.is_running() and p not in leftovers]
         for proc in leftovers:
-            proc.kill()
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
         psutil.wait_procs(leftovers, timeout=10)
 
 
