@@ -81,6 +81,11 @@ LEARNER_BPLIB: dict[str, tuple[str, ...]] = {
         "bplib.layers.tanh_forward", "bplib.losses.softmax_cross_entropy_loss",
         "bplib.optim.sgd_momentum",
     ),
+    "15-autograd": (
+        *_LAYERS, "bplib.losses.softmax_cross_entropy_loss", "bplib.datasets.logic_gate",
+        _GRADCHECK + "CheckError", _GRADCHECK + "assert_close", _GRADCHECK + "numerical_gradient_array",
+        _GRADCHECK + "rel_error",
+    ),
     "16-capstone": (
         *_DIGITS, _GRADCHECK + "CheckError", _GRADCHECK + "assert_close",
         _GRADCHECK + "check_gradient", _GRADCHECK + "numerical_gradient",
