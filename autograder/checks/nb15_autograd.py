@@ -45,7 +45,7 @@ from autograder.mistakes.autograd import (
     SAME_NODE,
     UNBROADCAST,
 )
-from autograder.numeric import EXACT, close, differing
+from autograder.numeric import EXACT, close, differing, fmt
 from autograder.remote import identity
 from bplib import autograd as ref
 from bplib.gradcheck import CheckError
@@ -55,8 +55,9 @@ __all__: list[str] = []  # checks register themselves; nothing here is for impor
 A = "15-autograd"
 
 _SHAPE_HINT = (
-    "\n  hint: whatever a closure adds into an operand's grad must have that operand's shape "
-    "(the gradient of a broadcast operand summed with unbroadcast)"
+    "\n  hint: whatever a closure adds into an operand's grad must have that operand's shape, "
+    "and the arrays it combines must line up: a broadcast operand's gradient is summed with "
+    "unbroadcast, and a sum along an axis keeps that axis (keepdims=True)"
 )
 _SIMPLE = (np.ndarray, np.generic, bool, int, float, complex, str, bytes, tuple, list, dict)
 
@@ -121,15 +122,25 @@ def _run_closure(out: Any, g: Any, where: str) -> None:
 
 
 def _compare(got: Any, want: Any, name: str, where: str, mistakes: Sequence[Mistake] = (),
-             inputs: Sequence[Any] = ()) -> None:
-    """``got`` must equal ``want`` to rounding; a known mistake of ``inputs`` is named."""
+             inputs: Sequence[Any] = (), before: Any = None) -> None:
+    """``got`` must equal ``want`` to rounding; a known mistake of ``inputs`` is named.
+
+    ``before``: what the array held before the closure ran, to say so when nothing arrived."""
     got = as_array(got, f"{where}: {name}")
     want = np.asarray(want, dtype=np.float64)
     if got.shape == want.shape and close(got, want, EXACT):
         return
     extra = hint(got, list(mistakes), *inputs, want=want) if mistakes else ""
+    if not extra and before is not None and close(got, before, EXACT):
+        extra = (f"\n  hint: {name} did not change: the closure must add a contribution into "
+                 "every operand's grad")
+    if not extra and not np.all(np.isfinite(got)) and np.all(np.isfinite(want)):
+        extra = ("\n  hint: an overflow: some exp() received a huge argument; subtract each "
+                 "row's max first (log-sum-exp)")
     if got.shape != want.shape:
         raise CheckError(f"{where}: {name} has shape {got.shape}, expected {want.shape}{extra}")
+    if want.ndim == 0:
+        raise CheckError(f"{where}: {name} is {float(got):.8g}, expected {float(want):.8g}{extra}")
     raise CheckError(f"{where}: {name} is wrong: {differing(got, want, EXACT)}{extra}")
 
 
@@ -207,7 +218,9 @@ def _describe(name: str, datas: Sequence[np.ndarray], same: bool = False) -> str
             return f"x {_OPS[name][1]} x with x of shape {datas[0].shape}"
         return (f"a of shape {np.shape(datas[0])} {_OPS[name][1]} b of shape "
                 f"{np.shape(datas[1])}")
-    return f"{name}(x) with x of shape {np.shape(datas[0])}"
+    largest = float(np.max(np.abs(datas[0]), initial=0.0))
+    scores = f", entries up to {largest:.0e} in size" if largest >= 100 else ""
+    return f"{name}(x) with x of shape {np.shape(datas[0])}{scores}"
 
 
 def _reference(name: str, datas: Sequence[np.ndarray], g: Any,
@@ -264,13 +277,22 @@ def _backward(learner: Learner, name: str, cases: Sequence[tuple[Sequence[np.nda
     ``tables``: per operand, (its mistakes, the inputs they take from (datas, g, k))."""
     names = ("a", "b") if name in _BINARY else ("x",)
     for datas, g in cases:
-        _, nodes = _learner_op(learner, name, datas, g)
+        out, nodes = _learner_op(learner, name, datas, g)
         where = _describe(name, datas)
         _, want = _reference(name, datas, g)
         for k, node in enumerate(nodes):
             mistakes, inputs = tables[k]
-            _compare(_grad(node, names[k]), want[k], f"{names[k]}.grad", where, mistakes,
-                     inputs(datas, np.asarray(g, dtype=np.float64), k))
+            try:
+                _compare(_grad(node, names[k]), want[k], f"{names[k]}.grad", where, mistakes,
+                         inputs(datas, np.asarray(g, dtype=np.float64), k),
+                         before=np.zeros(np.shape(datas[k])))
+            except CheckError as exc:
+                data = np.asarray(_attr(out, "data", where), dtype=np.float64)
+                if "hint:" in str(exc) or np.all(np.isfinite(data)):
+                    raise
+                raise CheckError(f"{exc}\n  hint: the forward pass overflowed for these inputs "
+                                 "(out.data holds inf or nan) and the closure used it: subtract "
+                                 "each row's max before exp") from None
 
 
 def _accumulates(learner: Learner, name: str,
@@ -286,7 +308,7 @@ def _accumulates(learner: Learner, name: str,
             before = np.asarray(befores[k], dtype=np.float64)
             _compare(_grad(node, names[k]), before + contributions[k], f"{names[k]}.grad",
                      f"{where}, {names[k]}.grad held {_held(before)} before", ACCUMULATE,
-                     (before, contributions[k]))
+                     (before, contributions[k]), before=before)
     for x, g in same_cases:
         _, (node,) = _learner_op(learner, name, (x, x), g, same=True)
         _, (first, second) = _reference(name, (x, x), g)
@@ -298,7 +320,7 @@ def _held(before: np.ndarray) -> str:
     flat = np.unique(before)
     if flat.size == 1:
         return f"{flat[0]:g} in every entry"
-    return np.array2string(before, precision=3, separator=", ")
+    return fmt(before)
 
 
 def _draw(seed: int, *shapes: tuple[int, ...], scale: float = 1.0) -> list[np.ndarray]:
@@ -728,6 +750,9 @@ def backward_seed(learner: Learner) -> None:
         if got.shape != shape:
             raise CheckError(f"{where}: a.grad has shape {got.shape}\n  hint: seed the root with "
                              "ones of its own shape, np.ones_like(self.data)")
+        if not np.any(got):
+            raise CheckError(f"{where}: a.grad is still zero\n  hint: seed the root, "
+                             "self.grad = np.ones_like(self.data), before running the closures")
         _compare(got, np.ones(shape), "a.grad", where)
     for graph in (_example(learner), _random(learner, 1801, 2, 5, shape=(2, 2), detached=False)):
         graph.run()

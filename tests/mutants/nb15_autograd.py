@@ -474,6 +474,7 @@ for node in reversed(order):
         x.grad += out.grad - p * out.grad.sum(axis=1, keepdims=True)
 ''' + _END,
         loses=_cells("log_softmax", "forward", "backward"),
+        explains="overflow",
     ),
     Mutant(
         cell="log_softmax",
