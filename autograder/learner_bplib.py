@@ -92,6 +92,11 @@ LEARNER_BPLIB: dict[str, tuple[str, ...]] = {
         "bplib.layers.affine_backward", "bplib.layers.affine_forward",
         "bplib.losses.softmax_cross_entropy_loss", "bplib.optim.adam",
     ),
+    # The layers notebook 15 compares the learner's engine with are imported after the answers.
+    "15-autograd": (
+        _GRADCHECK + "CheckError", _GRADCHECK + "assert_close", _GRADCHECK + "numerical_gradient_array",
+        _GRADCHECK + "rel_error",
+    ),
     "16-capstone": (
         *_DIGITS, _GRADCHECK + "CheckError", _GRADCHECK + "assert_close",
         _GRADCHECK + "check_gradient", _GRADCHECK + "numerical_gradient",

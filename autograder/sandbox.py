@@ -81,7 +81,7 @@ PRELOAD = (
     "statistics", "typing", "dataclasses", "warnings", "numbers", "collections.abc",
     "bplib", "bplib.gradcheck", "bplib.layers", "bplib.losses", "bplib.optim", "bplib.conv",
     "bplib.rnn", "bplib.normalization", "bplib.regularization", "bplib.engine", "bplib.datasets",
-    "bplib.model", "bplib.train",
+    "bplib.model", "bplib.train", "bplib.autograd",
 )  # fmt: skip
 
 _BINOPS = {

@@ -80,7 +80,7 @@ from bplib.rnn import (
 
 __version__ = "0.1.0"
 
-_LAZY_MODULES = ("datasets", "graph", "model", "plots", "train", "widgets")
+_LAZY_MODULES = ("autograd", "datasets", "graph", "model", "plots", "train", "widgets")
 
 __all__ = [
     "CheckError",

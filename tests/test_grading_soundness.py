@@ -232,8 +232,8 @@ def test_does_every_corpus_entry_name_real_cells(corpus):
     entries: list[Mutant | Alternative] = [*corpus.mutants, *corpus.alternatives]
     for entry in entries:
         assert entry.cell in answers, f"{entry.name}: {entry.cell} is not an answer cell"
-        assert re.search(rf"^def {re.escape(entry.cell)}\(", entry.source, re.M), (
-            f"{entry.name}: the source must define {entry.cell}()"
+        assert re.search(rf"^(def|class) {re.escape(entry.cell)}\b", entry.source, re.M), (
+            f"{entry.name}: the source must define {entry.cell} (a function or a class)"
         )
     for mutant in corpus.mutants:
         assert mutant.loses, f"{mutant.name}: a mutant must lose at least one part"

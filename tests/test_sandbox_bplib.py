@@ -114,6 +114,26 @@ ROUTES = {
         "    return bplib.optim.clip_grad_norm(grads, max_norm)\n",
         "test_clip_grad_norm", "test_lstm_forward",
     ),
+    "a matmul whose closure calls the affine layer's backward": (
+        "15-autograd", "matmul",
+        "from bplib.layers import affine_backward as _ab\n"
+        "def matmul(a, b):\n"
+        "    out = Tensor(a.data @ b.data, (a, b), '@')\n"
+        "    def _backward():\n"
+        "        da, db, _ = _ab(out.grad, (a.data, b.data))\n"
+        "        a.grad += da\n"
+        "        b.grad += db\n"
+        "    out._backward = _backward\n"
+        "    return out\n",
+        "test_matmul_backward", "test_matmul_forward",
+    ),
+    "log_softmax from bplib's own Tensor": (
+        "15-autograd", "log_softmax",
+        "import bplib.autograd\n"
+        "def log_softmax(x):\n"
+        "    return bplib.autograd.log_softmax(x)\n",
+        "test_log_softmax", "test_relu",
+    ),
     "adam from another module": (
         "10-optimizers", "adam",
         "import importlib\n"

@@ -13,7 +13,16 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from bplib import conv, layers, losses, normalization, optim, regularization, rnn  # noqa: E402
+from bplib import (  # noqa: E402
+    autograd,
+    conv,
+    layers,
+    losses,
+    normalization,
+    optim,
+    regularization,
+    rnn,
+)
 from bplib.model import (  # noqa: E402
     Affine,
     BatchNorm,
@@ -463,3 +472,53 @@ def test_a_sequential_convnet_matches_the_same_torch_network():
     for i, layer in enumerate(model):
         for k, grad in layer.grads.items():
             _close(grad, p[i, k].grad, f"layer {i} d{k}")
+
+
+# ---------------------------------------------------------------- the Tensor autograd (notebook 15)
+
+
+@pytest.mark.parametrize("shapes", [((4, 3), (3,)), ((4, 1), (1, 3)), ((), (2, 3)),
+                                    ((2, 4, 3), (4, 1))], ids=str)
+def test_autograd_broadcasting_add_and_mul_match_torch(shapes):
+    rng = _rng(20)
+    a, b = (rng.standard_normal(s) for s in shapes)
+    ta, tb = _t(a), _t(b)
+    x, w = autograd.Tensor(a), autograd.Tensor(b)
+    loss = ((x * w + x) * w).sum()
+    loss.backward()
+    t_loss = ((ta * tb + ta) * tb).sum()
+    t_loss.backward()
+    _close(loss.data, t_loss, "loss")
+    _close(x.grad, ta.grad, "da")
+    _close(w.grad, tb.grad, "db")
+
+
+def test_autograd_mlp_with_a_shared_weight_matches_torch():
+    rng = _rng(21)
+    X, y = rng.standard_normal((5, 4)), rng.integers(0, 3, 5)
+    W1, b1, W2, b2 = (rng.standard_normal(s) for s in ((4, 4), (4,), (4, 3), (3,)))
+    t = [autograd.Tensor(v) for v in (X, W1, b1, W2, b2)]
+    h = (t[0] @ t[1] + t[2]).relu()
+    h2 = (h @ t[1]).relu() + h  # W1 used twice: a shared node with paths of two lengths
+    loss = autograd.cross_entropy(h2 @ t[3] + t[4], y) + (h2.mean() * 0.5)
+    loss.backward()
+    tt = [_t(v) for v in (X, W1, b1, W2, b2)]
+    th = torch.relu(tt[0] @ tt[1] + tt[2])
+    th2 = torch.relu(th @ tt[1]) + th
+    t_loss = F.cross_entropy(th2 @ tt[3] + tt[4], torch.tensor(y)) + th2.mean() * 0.5
+    t_loss.backward()
+    _close(loss.data, t_loss, "loss")
+    for ours, theirs, name in zip(t, tt, ("dX", "dW1", "db1", "dW2", "db2"), strict=True):
+        _close(ours.grad, theirs.grad, name)
+
+
+def test_autograd_log_softmax_matches_torch_for_large_logits():
+    x = np.array([[1e4, 0.0, -1e4], [800.0, 801.0, 799.0], [0.1, -0.2, 0.3]])
+    dout = _rng(22).standard_normal(x.shape)
+    ours = autograd.Tensor(x)
+    out = autograd.log_softmax(ours)
+    out.grad = dout
+    out._backward()
+    t_out, (t_dx,) = _torch_grads(lambda v: F.log_softmax(v, dim=1), [x], dout)
+    _close(out.data, t_out, "out")
+    _close(ours.grad, t_dx, "dx")
