@@ -229,11 +229,11 @@ def test_does_a_class_go_round_the_exchange_through_the_hub(hub, toy_submissions
         done = hub.run_as("instructor", step, cwd=course)
         assert done.returncode == 0, f"{step}: {done.stdout}\n{done.stderr}"
     rows = (course / f"grades-{TOY}.csv").read_text().splitlines()
-    assert f"{hub.names['alice']},{TOY},4,4,graded,," in rows
-    assert f"{hub.names['bob']},{TOY},3,4,graded,," in rows
+    assert f"{hub.names['alice']},{TOY},4,4,graded,,," in rows  # no reason, flags or mistakes
+    assert f"{hub.names['bob']},{TOY},3,4,graded,,," in rows
 
     for who, expect in (("alice", "test_double_array 1 / 1 —"),
-                        ("bob", "test_double_array 0 / 1 ValueError: The truth value of an array")):
+                        ("bob", "test_double_array 0 / 1 a value could not be used")):
         user = f"/user/{hub.names[who]}"
         status, _ = hub.api("POST", f"{user}/assignments/fetch_feedback", form=ids)
         assert status == 200
