@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.checks._graphs import path_sums, reachable
 from autograder.framework import Learner, LearnerError, check, describe
 from autograder.mistakes import HINT, Mistake, hint
 from autograder.mistakes.scalar import (
@@ -711,23 +712,11 @@ class _Graph:
         self.inputs.append(((a, sa),) if b is None else ((a, sa), (b, sb)))
 
     def _below(self, root: int) -> set[int]:
-        seen, stack = set(), [root]
-        while stack:
-            k = stack.pop()
-            if k not in seen:
-                seen.add(k)
-                stack.extend(child for child, _ in self.inputs[k])
-        return seen
+        return reachable(self.inputs, root)
 
     def expected_grads(self) -> list[float]:
         """The sum over paths from the root of the products of slopes, for every node."""
-        grads = [0.0] * len(self.nodes)
-        grads[self.root] = 1.0
-        for k in reversed(range(len(self.nodes))):
-            if k in self.reachable:
-                for child, slope in self.inputs[k]:
-                    grads[child] += slope * grads[k]
-        return grads
+        return path_sums(self.inputs, self.root)
 
 
 # ----------------------------------------------------------------------------- topological order

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from autograder.checks._graphs import path_sums
+from autograder.checks._graphs import reachable as _reachable
 from autograder.framework import Learner, LearnerError, as_array, check, describe
 from autograder.mistakes import Mistake, hint
 from autograder.mistakes.activations import RELU_BACKWARD, RELU_FORWARD
@@ -676,24 +678,11 @@ class _Graph:
         return closure
 
     def reachable(self) -> set[int]:
-        seen, stack = set(), [self.root]
-        while stack:
-            k = stack.pop()
-            if k not in seen:
-                seen.add(k)
-                stack.extend(p for p, _ in self.inputs[k])
-        return seen
+        return _reachable(self.inputs, self.root)
 
     def expected(self) -> list[float]:
         """The sum over paths from the root of the products of slopes, for every node."""
-        grads = [0.0] * len(self.nodes)
-        grads[self.root] = 1.0
-        below = self.reachable()
-        for k in reversed(range(len(self.nodes))):
-            if k in below:
-                for parent, slope in self.inputs[k]:
-                    grads[parent] += slope * grads[k]
-        return grads
+        return path_sums(self.inputs, self.root)
 
     def run(self) -> None:
         root = self.nodes[self.root]
