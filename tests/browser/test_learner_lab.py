@@ -9,7 +9,6 @@ filled with the reference answers, must show full marks, and of the untouched re
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,31 +22,21 @@ from autograder.report import max_points
 from autograder.settings import COURSE, SOLUTIONS
 
 from .lab_page import HELPERS_JS, _settle
-from .lab_server import LabServer, chromium_args, find_chromium, missing_requirements
+from .lab_server import LabServer
 
 pytestmark = pytest.mark.browser
-IN_CI = os.environ.get("CI", "").lower() == "true"
 LINEAR = "05-linear-layer"
 INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
                       "@jupyter/nbgrader:course-list")
 
 
 @pytest.fixture(scope="module")
-def context() -> Iterator[object]:
-    reason = missing_requirements()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(f"CI=true, so the browser tests must run, but {reason}", pytrace=False)
-        pytest.skip(f"browser tests need Playwright and Chromium: {reason}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=find_chromium(),
-                                             args=chromium_args(), headless=True)
-        try:
-            yield browser.new_context(viewport={"width": 1280, "height": 900})
-        finally:
-            browser.close()
+def context(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 def _course(root: Path) -> Path:

@@ -24,9 +24,6 @@ from .lab_notebooks import discover, inspect_notebook, write_fixture_notebook
 from .lab_server import (
     WIDGETS_EXTENSION,
     LabServer,
-    chromium_args,
-    find_chromium,
-    missing_requirements,
 )
 
 if TYPE_CHECKING:
@@ -44,27 +41,12 @@ NOTEBOOK_PARAMS = [pytest.param(nb, id=nb.name) for nb in discover(SOLUTIONS)] o
 
 
 @pytest.fixture(scope="module")
-def browser_requirements() -> None:
-    """Skip without Playwright or Chromium, but fail under CI=true so CI cannot pass silently."""
-    reason = missing_requirements()
-    if reason is not None:
-        if IN_CI:
-            pytest.fail(f"CI=true, so the browser tests must run, but {reason}", pytrace=False)
-        pytest.skip(f"browser tests need Playwright and Chromium: {reason}")
-
-
-@pytest.fixture(scope="module")
-def browser_context(browser_requirements: None) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=find_chromium(), args=chromium_args(), headless=True
-        )
-        try:
-            yield browser.new_context(viewport={"width": 1280, "height": 900})
-        finally:
-            browser.close()
+def browser_context(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="module")
