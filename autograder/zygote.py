@@ -117,7 +117,10 @@ class _Zygote:
         reply = self.sock.recv(64)
         if not reply:
             raise OSError("the sandbox fork server has exited")
-        return int(reply)
+        pid = int(reply)
+        if pid <= 0:  # never hand on 0: killing "process group 0" would stop the grader itself
+            raise OSError("the sandbox fork server refused the request")
+        return pid
 
     def close(self) -> None:
         self.sock.close()

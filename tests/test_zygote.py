@@ -153,3 +153,22 @@ def test_are_numbers_the_same_either_way():
         finally:
             box.close()
     np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_is_a_refusal_from_the_fork_server_an_error_never_process_group_0():
+    """A pid of 0 handed on would make close() kill the grader's own process group."""
+    import socket
+
+    server = zygote._Zygote.__new__(zygote._Zygote)
+    server.sock, fake = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    fake.settimeout(5)
+    try:
+        fake.send(b"0")  # what the fork server answers to a request it cannot serve
+        r, w = os.pipe()
+        with pytest.raises(OSError, match="refused"):
+            server.spawn(r, w, w)
+        os.close(r)
+        os.close(w)
+    finally:
+        server.sock.close()
+        fake.close()
