@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from functools import cache
 from pathlib import Path
 
 import nbformat
 import pytest
+from execute import execute, outputs_text
 from mutants import Alternative, Corpus, Mutant, discover
-from nbclient import NotebookClient
-from traitlets.config import Config
+from needs import have_modules
 
 from autograder.classroom import ClassOptions, grade_class
 from autograder.explain import is_answer_cell, is_test_cell
@@ -144,16 +143,7 @@ def _parts(result: LearnerResult) -> dict[str, tuple[float | None, float, str]]:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=lambda p: p.stem)
 def test_does_every_solution_notebook_run_top_to_bottom_with_every_test_passing(path, tmp_path):
-    nb = _read(path)
-    # Run where nbgrader would: a fresh folder holding the assignment's other files.
-    shutil.copytree(path.parent, tmp_path / "run", ignore=shutil.ignore_patterns("*.ipynb"))
-    # Unix sockets, not TCP ports: while other kernels start on the machine, a port picked as
-    # free can be taken before this kernel binds it, and the client then waits out its timeout.
-    config = Config()
-    config.AsyncKernelManager.transport = "ipc"
-    config.AsyncKernelManager.ip = str(tmp_path / "kernel")
-    NotebookClient(nb, timeout=300, kernel_name="python3", config=config,
-                   resources={"metadata": {"path": str(tmp_path / "run")}}).execute()
+    nb = execute(path, tmp_path)
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             assert out.output_type != "error", f"{cell.get('id')}: {out.ename}: {out.evalue}"
@@ -161,6 +151,8 @@ def test_does_every_solution_notebook_run_top_to_bottom_with_every_test_passing(
                 assert not (out.output_type == "stream" and out.name == "stderr"), (
                     f"{cell.id} wrote to stderr: {out.text[:300]}"
                 )
+    if have_modules("torch", "keras"):  # the optional framework comparisons ran, not skipped
+        assert " is skipped" not in outputs_text(nb), "a framework comparison was skipped"
 
 
 @pytest.mark.slow
