@@ -61,7 +61,19 @@ def _kill_descendants(pid: int) -> None:
     for proc in procs:
         with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-    psutil.wait_procs(procs, timeout=10)
+    # Dead means a zombie or gone. Waiting until each one is gone (``psutil.wait_procs``) waits
+    # for its reaper as well: a descendant whose parent has exited is reaped by init, which in a
+    # container may take a second or more, for a process that already holds no memory or files.
+    deadline = time.monotonic() + 10
+    while (procs := [proc for proc in procs if not _dead(proc)]) and time.monotonic() < deadline:
+        time.sleep(0.002)
+
+
+def _dead(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 @dataclass

@@ -103,3 +103,27 @@ def test_does_a_worker_die_with_the_process_that_forked_it():
             os.kill(pid, signal.SIGKILL)
     assert not grading_alive
     assert plain_alive  # the control: an ordinary orphan lives on
+
+
+def _leave_a_grandchild(report: int) -> str:
+    """A job that leaves a process behind (as a kernel or a sandbox may), ignoring SIGTERM."""
+    pid = os.fork()
+    if pid == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        time.sleep(60)
+        os._exit(0)
+    os.write(report, f"{pid}\n".encode())
+    return "done"
+
+
+def test_is_what_a_finished_job_leaves_behind_killed():
+    reader, writer = os.pipe()
+    try:
+        outcomes = list(run_jobs([(k, lambda: _leave_a_grandchild(writer)) for k in "ab"],
+                                 timeout=30, workers=1))
+        left = [int(line) for line in os.read(reader, 64).split()]
+    finally:
+        os.close(reader)
+        os.close(writer)
+    assert [o.value for o in outcomes] == ["done", "done"]
+    assert len(left) == 2 and not any(_alive(pid) for pid in left)
