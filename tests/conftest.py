@@ -9,9 +9,11 @@ compare with it.
 
 from __future__ import annotations
 
+import importlib
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # before anything imports matplotlib
+importlib.import_module("autograder")  # before nbformat: see its __init__ (start-up time)
 
 import zipfile  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
