@@ -67,6 +67,7 @@ from .zygote import ForkedProcess, spawn
 
 __all__ = [
     "PRELOAD",
+    "SANDBOX_ENVIRONMENT",
     "CellResult",
     "Sandbox",
     "SandboxFailure",
@@ -199,13 +200,7 @@ class Sandbox:
     def _launch(self, skipped: dict[str, tuple[str, str]]) -> None:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BP_")}
-        env["MPLBACKEND"] = "Agg"
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        # Several learners are graded at once: one BLAS thread each avoids oversubscription.
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env.setdefault(var, "1")
-        cwd = os.environ.get("TMPDIR", "/tmp")
+        env, cwd = _environment()
         self._proc = None
         if self.fork_server and sys.platform == "linux":
             try:  # warm: forked from a process that has done the imports (autograder.zygote)
@@ -402,6 +397,26 @@ class _Sink(io.TextIOBase):
 
     def write(self, text: str) -> int:
         return len(text)
+
+
+# The environment variables a learner's process inherits: an allow-list. The grader's environment
+# can hold what a learner must never read (a JupyterHub API token, a database password, a cloud
+# key), and an answer could show it back in its own feedback. Only locale, paths and the
+# interpreter's own settings pass; PYTHONPATH too, as the course may be imported through it.
+SANDBOX_ENVIRONMENT = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "LD_LIBRARY_PATH",
+                       "PYTHONPATH", "PYTHONHASHSEED", "PYTHONUTF8", "PYTHONIOENCODING",
+                       "MPLCONFIGDIR")
+
+
+def _environment() -> tuple[dict[str, str], str]:
+    """The environment variables and working directory a sandbox process starts with."""
+    env = {k: v for k, v in os.environ.items() if k in SANDBOX_ENVIRONMENT or k.startswith("LC_")}
+    env["MPLBACKEND"] = "Agg"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # Several learners are graded at once: one BLAS thread each avoids oversubscription.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
+    return env, os.environ.get("TMPDIR", "/tmp")
 
 
 def _is_bplib(obj: Any) -> bool:

@@ -62,8 +62,10 @@ class ForkedProcess:
         if self.returncode is not None:
             return
         if not block or timeout is not None:
-            ready, _, _ = select.select([self._status_fd], [], [], 0 if not block else timeout)
-            if not ready:
+            # poll(), not select(): a grader holding many files has descriptors past 1024
+            waiting = select.poll()
+            waiting.register(self._status_fd, select.POLLIN)
+            if not waiting.poll(0 if not block else max(0, int(timeout * 1000))):
                 return
         data = os.read(self._status_fd, _STATUS_BYTES)
         os.close(self._status_fd)
@@ -135,6 +137,20 @@ _lock = threading.Lock()
 _zygote: _Zygote | None = None
 
 
+def _current(env: Mapping[str, str], cwd: str) -> _Zygote:
+    """This process's zygote for ``env`` and ``cwd``, started if need be (hold ``_lock``)."""
+    global _zygote
+    key = (tuple(sorted(env.items())), cwd)
+    if _zygote is not None and (_zygote.owner != os.getpid() or _zygote.key != key
+                                or _zygote.proc.poll() is not None):
+        if _zygote.owner == os.getpid():
+            _zygote.close()
+        _zygote = None  # after a fork, the parent's zygote is the parent's alone
+    if _zygote is None:
+        _zygote = _Zygote(env, cwd)
+    return _zygote
+
+
 def spawn(child_r: int, child_w: int, env: Mapping[str, str], cwd: str) -> ForkedProcess:
     """A new sandbox process reading ``child_r`` and writing ``child_w`` (both stay open here:
     close them after the call, as after ``Popen(pass_fds=...)``). ``env`` and ``cwd`` are the
@@ -143,20 +159,13 @@ def spawn(child_r: int, child_w: int, env: Mapping[str, str], cwd: str) -> Forke
     status_r, status_w = os.pipe()
     try:
         with _lock:
-            key = (tuple(sorted(env.items())), cwd)
-            if _zygote is not None and (_zygote.owner != os.getpid() or _zygote.key != key
-                                        or _zygote.proc.poll() is not None):
-                if _zygote.owner == os.getpid():
-                    _zygote.close()
-                _zygote = None  # after a fork, the parent's zygote is the parent's alone
             for attempt in (1, 2):
-                if _zygote is None:
-                    _zygote = _Zygote(env, cwd)
+                zygote = _current(env, cwd)
                 try:
-                    pid = _zygote.spawn(child_r, child_w, status_w)
+                    pid = zygote.spawn(child_r, child_w, status_w)
                     break
                 except OSError:
-                    _zygote.close()
+                    zygote.close()
                     _zygote = None
                     if attempt == 2:
                         raise

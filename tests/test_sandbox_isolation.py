@@ -21,7 +21,7 @@ import psutil
 import pytest
 
 from autograder.lockdown import ALLOWED_SYSCALLS, MAX_THREADS, seccomp_available, syscall_numbers
-from autograder.sandbox import Sandbox, SandboxFailure
+from autograder.sandbox import SANDBOX_ENVIRONMENT, Sandbox, SandboxFailure
 from autograder.wire import decode, encode
 
 linux_only = pytest.mark.skipif(not seccomp_available(), reason="isolation needs Linux x86_64/aarch64")
@@ -456,3 +456,29 @@ def test_does_a_grader_with_many_open_files_still_talk_to_its_learner():
         for fd in held:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+# ------------------------------------------------------------------------- the environment
+
+_ENVIRONMENT = """
+import os
+def f():
+    return dict(os.environ)
+"""
+
+
+def test_does_a_learner_read_none_of_the_graders_secrets_in_its_environment(monkeypatch):
+    """A hub token or a database password in the grader's environment must not reach an answer,
+    which could show it back in its own feedback. Only the allow-list passes."""
+    secrets = {"JUPYTERHUB_API_TOKEN": "hub-token-123", "PGPASSWORD": "pg-secret",
+               "AWS_SECRET_ACCESS_KEY": "cloud-key", "NBGRADER_EXECUTION": "autograde"}
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LANG", "C.UTF-8")  # the control: an allowed variable does pass
+    seen = _run(_ENVIRONMENT)
+    assert seen["LANG"] == "C.UTF-8"
+    assert not set(secrets) & set(seen)
+    assert not any(value in str(seen) for value in secrets.values())
+    assert set(seen) <= {*SANDBOX_ENVIRONMENT, "MPLBACKEND", "PYTHONDONTWRITEBYTECODE",
+                         "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"} | {
+                             k for k in seen if k.startswith("LC_")}
