@@ -209,7 +209,11 @@ def test_does_every_graded_function_have_three_mutants_and_the_notebook_an_alter
     mine = [c for c in CORPORA if (c.assignment, c.notebook) == (path.parent.name, path.stem)]
     assert len(mine) == 1, f"tests/mutants/ needs one module for {path.parent.name}/{path.name}"
     corpus = mine[0]
-    for cell in _ids(_read(path), is_answer_cell):
+    answers = _ids(_read(path), is_answer_cell)
+    # An optional, ungraded answer cell can lose nothing, so it has no mutants (and must exist).
+    assert set(corpus.ungraded) <= set(answers), f"{corpus.module}: UNGRADED names no answer cell"
+    assert not any(m.cell in corpus.ungraded for m in corpus.mutants), "a mutant of an ungraded cell"
+    for cell in (a for a in answers if a not in corpus.ungraded):
         count = sum(m.cell == cell for m in corpus.mutants)
         assert count >= 3, f"{corpus.module}: {cell} has {count} mutants, needs at least 3"
     assert corpus.alternatives, f"{corpus.module}: needs at least one Alternative"

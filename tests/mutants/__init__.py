@@ -13,6 +13,10 @@ covered just by adding its module. A module defines:
     Wrong implementations. At least three per graded answer cell.
 ``ALTERNATIVES: list[Alternative]``
     Correct implementations written differently from the reference. At least one per module.
+``UNGRADED: dict[str, str]`` (optional)
+    Answer cells that no check grades (an optional part), each with the reason: they need no
+    mutants, since a wrong answer there can lose nothing. Whoever declares one proves that it
+    changes no verdict (for notebook 16's ``cnn_layers``: ``tests/test_capstone_cnn.py``).
 
 How a submission is built from one entry: take the *released* notebook
 (``course/<assignment>/<notebook>.ipynb``), fill every answer cell (a cell whose nbgrader
@@ -104,6 +108,7 @@ class Corpus:
     notebook: str
     mutants: list[Mutant]
     alternatives: list[Alternative]
+    ungraded: dict[str, str] = field(default_factory=dict)
 
 
 def _corpus(mod: ModuleType) -> Corpus:
@@ -114,6 +119,7 @@ def _corpus(mod: ModuleType) -> Corpus:
         notebook=getattr(mod, "NOTEBOOK", assignment),
         mutants=list(getattr(mod, "MUTANTS", [])),
         alternatives=list(getattr(mod, "ALTERNATIVES", [])),
+        ungraded=dict(getattr(mod, "UNGRADED", {})),
     )
 
 

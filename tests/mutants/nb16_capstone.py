@@ -31,6 +31,7 @@ from bplib.datasets import load_digits, train_test_split
 from . import Alternative, Mutant
 
 ASSIGNMENT = "16-capstone"
+UNGRADED = {"cnn_layers": "the optional convolutional network of section 7 earns no points"}
 
 ACCURACY = ["test_accuracy_90", "test_accuracy_95", "test_accuracy_97"]
 NETWORK = ["test_network_loss_value", "test_network_loss_gradients"]
