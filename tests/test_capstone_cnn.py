@@ -4,8 +4,10 @@ The network is trained by the notebook's own code: the set-up cell, the referenc
 the notebook 13 layers of the ungraded answer cell ``cnn_layers``) and the given cell that
 defines ``train_cnn``, run in one namespace. It must read at least 98.5% of the 359 held-out
 test digits for each of the seeds 0-4 (the notebook says so). Negative controls: untrained
-weights read about a tenth of them, and a convolution whose weight gradient is flipped (the
-window read the wrong way round) both fails the notebook's layer check and trains to far less.
+weights read about a tenth of them; a convolution whose weight gradient has the wrong sign fails
+the notebook's layer check and trains to far less; one whose weight gradient is flipped (the
+window read the wrong way round) fails the layer check, though it trains as well as the right
+one (it is the exact gradient of the flipped filters, which the network then learns).
 
 And the part earns nothing: ``cnn_layers`` left as released, or raising as it runs, changes no
 verdict of the reference (the sandbox's grading, :func:`autograder.verdict.external_verdicts`).
