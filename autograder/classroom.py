@@ -50,6 +50,7 @@ from .gradebook import (
 from .isolation import private_stdout, run_jobs
 from .report import GRADED, NOT_GRADED, LearnerResult, max_points, write_csv
 from .settings import DEFAULT_CELL_TIMEOUT, SOLUTIONS
+from .verdict import warm_sandboxes
 
 __all__ = ["ClassOptions", "grade_class", "main", "write_class_report"]
 
@@ -201,6 +202,7 @@ def _outcomes(
         (learner, lambda learner=learner: grade_learner(ws, assignment, learner, options.feedback))
         for learner in todo
     ]
+    warm_sandboxes(assignment)  # one fork server, shared by every worker
     for outcome in run_jobs(jobs, timeout=options.learner_timeout, workers=options.workers):
         yield outcome.key, outcome.value or {"status": NOT_GRADED, "reason": outcome.error}
 

@@ -37,6 +37,7 @@ from .gradebook import (
 )
 from .isolation import run_jobs
 from .report import GRADED, NOT_GRADED
+from .verdict import warm_sandboxes
 
 __all__ = ["ClusterError", "RemoteTask", "connect", "course_fingerprint", "grade_on_cluster",
            "grade_on_worker", "record"]
@@ -137,6 +138,7 @@ def grade_on_worker(task: RemoteTask, source: dict[str, bytes], fingerprint: str
         (submitted / f"{name}.ipynb").write_bytes(data)
     remove_learner_outputs(ws, task.assignment, task.learner)
     job = (task.learner, lambda: _grade_here(ws, task))
+    warm_sandboxes(task.assignment)  # this worker's fork server, kept for its next learners
     (outcome,) = run_jobs([job], timeout=task.learner_timeout)
     entry = outcome.value or {"status": NOT_GRADED, "reason": outcome.error}
     result: dict[str, Any] = {"entry": entry, "autograded": {}, "feedback": {}, "pid": os.getpid()}

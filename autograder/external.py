@@ -23,21 +23,12 @@ from nbgrader.preprocessors import Execute
 from traitlets import Float, Unicode, default
 
 from .consistency import reconcile_cells
-from .framework import checks_for, load_checks
 from .settings import SOLUTIONS, grading
-from .verdict import external_verdicts
+from .verdict import external_verdicts, has_checks
 
 __all__ = ["ExternalVerdicts"]
 
 PASS_TEXT = "passed (checked outside your notebook's process)\n"
-
-
-def _has_checks(assignment: str) -> bool:
-    try:
-        load_checks(assignment)
-    except (ModuleNotFoundError, ValueError):
-        return False
-    return bool(checks_for(assignment))
 
 
 class ExternalVerdicts(Execute):
@@ -57,7 +48,7 @@ class ExternalVerdicts(Execute):
         resources = resources if resources is not None else {}
         info = resources.get("nbgrader", {})
         assignment, notebook = info.get("assignment"), info.get("notebook")
-        if not assignment or not notebook or not _has_checks(str(assignment)):
+        if not assignment or not notebook or not has_checks(str(assignment)):
             return super().preprocess(nb, resources, km=km)
         source = Path(self.source_directory) / str(assignment) / f"{notebook}.ipynb"
         # nbgrader has already restored the test cells from the gradebook: to see what the

@@ -107,6 +107,11 @@ def _fork(key: str, job: Callable[[], Any]) -> _Running:
             with contextlib.suppress(BaseException):
                 sys.stdout.flush()
                 sys.stderr.flush()
+            # What the job left running (a kernel, a sandbox) ends with it. Here, while this
+            # process still holds them: once it has exited they belong to init, and the parent
+            # would no longer find them under it.
+            with contextlib.suppress(BaseException):
+                _kill_descendants(os.getpid())
             os._exit(code)
     os.close(writer)
     return _Running(key, pid, Connection(reader, writable=False), time.monotonic())

@@ -38,6 +38,7 @@ callbacks and handle checks is :mod:`autograder.remote`; nothing of the checks i
 from __future__ import annotations
 
 import builtins
+import contextlib
 import importlib
 import io
 import operator
@@ -63,7 +64,7 @@ from .wire import (
     read_frame,
     write_frame,
 )
-from .zygote import ForkedProcess, spawn
+from .zygote import ForkedProcess, spawn, warm
 
 __all__ = [
     "PRELOAD",
@@ -72,6 +73,7 @@ __all__ = [
     "Sandbox",
     "SandboxFailure",
     "strip_magics",
+    "warm_fork_server",
 ]
 
 # Modules imported before the lockdown, beyond what the set-up cells import: afterwards no file
@@ -402,10 +404,11 @@ class _Sink(io.TextIOBase):
 # The environment variables a learner's process inherits: an allow-list. The grader's environment
 # can hold what a learner must never read (a JupyterHub API token, a database password, a cloud
 # key), and an answer could show it back in its own feedback. Only locale, paths and the
-# interpreter's own settings pass; PYTHONPATH too, as the course may be imported through it.
-SANDBOX_ENVIRONMENT = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "LD_LIBRARY_PATH",
-                       "PYTHONPATH", "PYTHONHASHSEED", "PYTHONUTF8", "PYTHONIOENCODING",
-                       "MPLCONFIGDIR")
+# interpreter's own settings pass; PYTHONPATH too, as the course may be imported through it. Not
+# PATH: a sandbox runs no program, and the grader changes its own PATH while it works (nbgrader
+# runs alembic from the venv), which would make its workers' sandboxes need another fork server.
+SANDBOX_ENVIRONMENT = ("HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "LD_LIBRARY_PATH", "PYTHONPATH",
+                       "PYTHONHASHSEED", "PYTHONUTF8", "PYTHONIOENCODING", "MPLCONFIGDIR")
 
 
 def _environment() -> tuple[dict[str, str], str]:
@@ -417,6 +420,14 @@ def _environment() -> tuple[dict[str, str], str]:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")
     return env, os.environ.get("TMPDIR", "/tmp")
+
+
+def warm_fork_server() -> None:
+    """Start this process's sandbox fork server now (when the settings use one): its start-up
+    overlaps with the grader's own, and the grading workers forked afterwards share it."""
+    if bool(_limits().fork_server) and sys.platform == "linux":
+        with contextlib.suppress(OSError):  # then each sandbox starts its own way
+            warm(*_environment())
 
 
 def _is_bplib(obj: Any) -> bool:

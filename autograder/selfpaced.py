@@ -36,6 +36,7 @@ from .isolation import private_stdout, run_jobs
 from .progress import format_progress, grade_folder, progress_json
 from .report import GRADED, NOT_GRADED, LearnerResult, format_table, max_points, to_json
 from .settings import COURSE, DEFAULT_CELL_TIMEOUT, SOLUTIONS
+from .verdict import warm_sandboxes
 
 __all__ = ["EXIT_FULL_MARKS", "EXIT_NOT_GRADED", "EXIT_POINTS_LOST", "grade_notebook", "main"]
 
@@ -100,6 +101,7 @@ def grade_notebook(
     total = max_points(source, assignment)
     with tempfile.TemporaryDirectory(prefix="bp-grade-") as tmp:
         ws = Workspace(Path(tmp), source=Path(source), cell_timeout=cell_timeout)
+        warm_sandboxes(assignment)  # starts while the gradebook is prepared
         prepare_assignment(ws, assignment)
         submitted = ws.path("submitted", LEARNER, assignment)
         submitted.mkdir(parents=True)

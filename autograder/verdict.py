@@ -28,15 +28,18 @@ from typing import Any
 
 import nbformat
 
-from .framework import LearnerError, load_checks, unusable
+from .framework import LearnerError, checks_for, load_checks, unusable
 from .framework.results import error_sentence
 from .learner_bplib import learner_bplib
 from .mistakes import mistake_id, recording
 from .remote import LearnerCrash, RemoteLearner
-from .sandbox import Sandbox, SandboxFailure, strip_magics
+from .sandbox import Sandbox, SandboxFailure, strip_magics, warm_fork_server
 from .settings import grading
 
-__all__ = ["CellVerdict", "Submission", "external_verdicts", "read_submission", "scan_answer"]
+__all__ = [
+    "CellVerdict", "Submission", "external_verdicts", "has_checks", "read_submission", "scan_answer",
+    "warm_sandboxes",
+]
 
 _SUSPICIOUS = [
     (re.compile(r"\b(np|numpy)\s*\.\s*(testing\b|allclose\s*=|isclose\s*=|array_equal\s*=)"),
@@ -309,3 +312,19 @@ def _verdict_of(gid: str, check: Any, learner: RemoteLearner) -> CellVerdict:
     except Exception as exc:  # a learner's result of the wrong kind makes the check itself trip
         return CellVerdict(gid, False, unusable(exc))
     return CellVerdict(gid, True)
+
+
+def has_checks(assignment: str) -> bool:
+    """True when ``assignment`` is graded by registered checks, in sandboxes."""
+    try:
+        load_checks(assignment)
+    except (ModuleNotFoundError, ValueError):
+        return False
+    return bool(checks_for(assignment))
+
+
+def warm_sandboxes(assignment: str) -> None:
+    """Before grading ``assignment`` in forked workers: start the sandboxes' fork server, which
+    the workers then share (only for an assignment graded in sandboxes)."""
+    if has_checks(assignment):
+        warm_fork_server()

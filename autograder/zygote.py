@@ -12,14 +12,24 @@ Grader side: :func:`spawn` returns a :class:`ForkedProcess`, which behaves as th
 :class:`subprocess.Popen` the sandbox used before (``pid``, ``poll``, ``wait``, ``returncode``);
 its exit status comes back through a third pipe the zygote writes when it reaps the child.
 
-Wire of the control socket (``AF_UNIX``, ``SOCK_SEQPACKET``): the grader sends ``b"spawn"`` with
-three descriptors (the child's read end, its write end, the status pipe's write end); the zygote
-answers the child's pid as text. End of file on the socket ends the zygote.
+One zygote serves a grading process and the workers it forks afterwards (one per learner, or per
+notebook): started ahead of them (:func:`warm`), its imports are paid once, not once per job.
+Requests on the shared socket take turns under a POSIX record lock. The zygote watches each
+requester through a pidfd: when a worker dies (stopped at its timeout, killed with its Dask
+worker), the zygote kills the sandboxes that worker asked for, as it would have if they had been
+its own descendants.
+
+Wire of the control socket (``AF_UNIX``, ``SOCK_SEQPACKET``): the grader sends
+``b"spawn <pid>.<n>"`` (its pid and a request number) with three descriptors (the child's read
+end, its write end, the status pipe's write end); the zygote answers ``b"<pid>.<n> <child pid>"``
+(a child pid of 0: refused). End of file on the socket, once every grader has let go of it, ends
+the zygote.
 """
 
 from __future__ import annotations
 
 import array
+import contextlib
 import fcntl
 import importlib
 import os
@@ -29,10 +39,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Mapping
 
-__all__ = ["ForkedProcess", "PRELOAD", "spawn"]
+__all__ = ["ForkedProcess", "PRELOAD", "spawn", "warm"]
 
 # What a set-up cell imports, loaded once in the zygote (the sandbox module itself included).
 PRELOAD = (
@@ -94,12 +105,17 @@ class ForkedProcess:
 
 
 class _Zygote:
-    """The grader's handle on its zygote process (one per grading process, started lazily)."""
+    """The grader's handle on its zygote process: one per grading process, started lazily or
+    ahead (:func:`warm`), and shared with the workers that process forks."""
 
     def __init__(self, env: Mapping[str, str], cwd: str) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.owner = os.getpid()
         self.sock = ours
+        # One request at a time on the shared socket, across the processes forked after this
+        # point: a POSIX record lock, which (unlike flock) a forked child does not share.
+        self.turn = tempfile.TemporaryFile()  # noqa: SIM115 - held for the zygote's lifetime
+        self.requests = 0
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "autograder.zygote", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
@@ -113,19 +129,47 @@ class _Zygote:
         theirs.close()
         self.key = (tuple(sorted(env.items())), cwd)
 
+    @property
+    def inherited(self) -> bool:
+        """True in a process forked from the one that started this zygote (a grading worker)."""
+        return self.owner != os.getpid()
+
+    def alive(self) -> bool:
+        """False when the zygote is known to have ended (only its starter can tell by waiting;
+        a worker finds out when a request fails)."""
+        return self.inherited or self.proc.poll() is None
+
     def spawn(self, child_r: int, child_w: int, status_w: int) -> int:
+        """Ask for a sandbox; its pid. The request names this process, which the zygote watches:
+        if it dies, its sandboxes are killed. The reply echoes the request's id, so a reply meant
+        for a requester that died mid-request is skipped, never taken for this one's."""
+        self.requests += 1
+        ident = f"{os.getpid()}.{self.requests}".encode()
         fds = array.array("i", [child_r, child_w, status_w])
-        self.sock.sendmsg([b"spawn"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
-        reply = self.sock.recv(64)
-        if not reply:
-            raise OSError("the sandbox fork server has exited")
-        pid = int(reply)
+        fcntl.lockf(self.turn, fcntl.LOCK_EX)
+        try:
+            self.sock.sendmsg([b"spawn " + ident], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+            while True:
+                reply = self.sock.recv(64)
+                if not reply:
+                    raise OSError("the sandbox fork server has exited")
+                answer, _, pid_text = reply.partition(b" ")
+                if answer == ident:
+                    break
+        finally:
+            fcntl.lockf(self.turn, fcntl.LOCK_UN)
+        pid = int(pid_text or b"0")
         if pid <= 0:  # never hand on 0: killing "process group 0" would stop the grader itself
             raise OSError("the sandbox fork server refused the request")
         return pid
 
     def close(self) -> None:
+        """Let go of the zygote; its starter also waits for it to end (at the end of file on the
+        socket, once every process holding the socket has let go)."""
         self.sock.close()
+        self.turn.close()
+        if self.inherited:
+            return
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -138,17 +182,24 @@ _zygote: _Zygote | None = None
 
 
 def _current(env: Mapping[str, str], cwd: str) -> _Zygote:
-    """This process's zygote for ``env`` and ``cwd``, started if need be (hold ``_lock``)."""
+    """This process's zygote for ``env`` and ``cwd`` (its own, or the one of the grader that
+    forked it), started if need be. Hold ``_lock``."""
     global _zygote
     key = (tuple(sorted(env.items())), cwd)
-    if _zygote is not None and (_zygote.owner != os.getpid() or _zygote.key != key
-                                or _zygote.proc.poll() is not None):
-        if _zygote.owner == os.getpid():
-            _zygote.close()
-        _zygote = None  # after a fork, the parent's zygote is the parent's alone
+    if _zygote is not None and (_zygote.key != key or not _zygote.alive()):
+        _zygote.close()
+        _zygote = None
     if _zygote is None:
         _zygote = _Zygote(env, cwd)
     return _zygote
+
+
+def warm(env: Mapping[str, str], cwd: str) -> None:
+    """Start this process's zygote now, if it has none, and return at once: its imports (about a
+    second) overlap with other work, and the workers this process forks afterwards share it
+    instead of each starting one. Raises ``OSError`` if it cannot be started."""
+    with _lock:
+        _current(env, cwd)
 
 
 def spawn(child_r: int, child_w: int, env: Mapping[str, str], cwd: str) -> ForkedProcess:
@@ -181,38 +232,52 @@ def spawn(child_r: int, child_w: int, env: Mapping[str, str], cwd: str) -> Forke
 
 
 def _serve(ctrl: socket.socket) -> None:
-    """Fork a sandbox for each request; report each child's exit status when it is reaped."""
+    """Fork a sandbox for each request; report each child's exit status when it is reaped; kill
+    the sandboxes of a requester that has died (a grading worker stopped at its timeout)."""
     statuses: dict[int, int] = {}  # child pid -> status pipe write end
+    owner_of: dict[int, int] = {}  # child pid -> the pid of the process that asked for it
+    watching: dict[int, int] = {}  # requester pid -> a pidfd, readable once it has ended
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     while True:
-        ready, _, _ = select.select([ctrl, wake_r], [], [])
+        ready, _, _ = select.select([ctrl, wake_r, *watching.values()], [], [])
         if wake_r in ready:
             os.read(wake_r, 4096)
-            _reap(statuses)
+            for pid in _reap(statuses):
+                owner_of.pop(pid, None)
+        for requester, pidfd in list(watching.items()):
+            if pidfd in ready:  # that grader is gone: nobody will close its sandboxes
+                os.close(pidfd)
+                del watching[requester]
+                for child in [c for c, o in owner_of.items() if o == requester]:
+                    with contextlib.suppress(OSError):
+                        os.killpg(child, signal.SIGKILL)
         if ctrl not in ready:
             continue
         try:
-            msg, ancdata, _, _ = ctrl.recvmsg(16, socket.CMSG_SPACE(3 * 4))
+            msg, ancdata, _, _ = ctrl.recvmsg(64, socket.CMSG_SPACE(3 * 4))
         except InterruptedError:
             continue
         if not msg:
-            return  # the grader is gone; the sandboxes end on their own pipes' end of file
+            return  # every grader is gone; the sandboxes end on their own pipes' end of file
         fds = array.array("i")
         for level, kind, data in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
-        if len(fds) != 3:
+        ident = msg.partition(b" ")[2]
+        requester = _requester(ident)
+        if len(fds) != 3 or requester is None or not _watch(watching, requester):
             for fd in fds:
                 os.close(fd)
-            ctrl.send(b"0")
+            ctrl.send(ident + b" 0")
             continue
         child_r, child_w, status_w = fds
         pid = os.fork()
         if pid == 0:
-            _become_sandbox(ctrl, (wake_r, wake_w, status_w, *statuses.values()), child_r, child_w)
+            _become_sandbox(ctrl, (wake_r, wake_w, status_w, *statuses.values(),
+                                   *watching.values()), child_r, child_w)
         try:
             os.setpgid(pid, pid)  # here too: the group exists before the grader learns the pid
         except OSError:
@@ -220,18 +285,41 @@ def _serve(ctrl: socket.socket) -> None:
         os.close(child_r)
         os.close(child_w)
         statuses[pid] = status_w
-        ctrl.send(str(pid).encode())
-        _reap(statuses)
+        owner_of[pid] = requester
+        ctrl.send(ident + b" " + str(pid).encode())
+        for reaped in _reap(statuses):
+            owner_of.pop(reaped, None)
 
 
-def _reap(statuses: dict[int, int]) -> None:
+def _requester(ident: bytes) -> int | None:
+    """The requesting process's pid from a request id ``b"<pid>.<n>"``; None if malformed."""
+    head = ident.partition(b".")[0]
+    return int(head) if head.isdigit() and int(head) > 0 else None
+
+
+def _watch(watching: dict[int, int], requester: int) -> bool:
+    """Watch ``requester`` (a pidfd); False if it cannot be watched (gone already, or no pidfds
+    here): then it gets no sandbox, and the grader starts a new interpreter instead."""
+    if requester in watching:
+        return True
+    try:
+        watching[requester] = os.pidfd_open(requester)
+    except (AttributeError, OSError):
+        return False
+    return True
+
+
+def _reap(statuses: dict[int, int]) -> list[int]:
+    """Reap the children that have ended and report each one's status; their pids."""
+    reaped = []
     while statuses:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            break
         if pid == 0:
-            return
+            break
+        reaped.append(pid)
         fd = statuses.pop(pid, None)
         if fd is not None:
             try:
@@ -239,6 +327,7 @@ def _reap(statuses: dict[int, int]) -> None:
             except OSError:
                 pass  # the grader stopped waiting
             os.close(fd)
+    return reaped
 
 
 def _become_sandbox(ctrl: socket.socket, others: tuple[int, ...], child_r: int, child_w: int) -> None:

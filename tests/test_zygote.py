@@ -2,13 +2,17 @@
 
 Every other sandbox test runs through the fork server (the default); these compare the two ways
 directly and prove what the fork server adds: nothing of its own reaches the learner, each child
-draws its own random numbers, a dead fork server is replaced, a forked grader gets its own.
+draws its own random numbers, a dead fork server is replaced, the workers a grader forks share
+its fork server (taking turns), and the sandboxes of a worker that died are killed.
 """
 
 from __future__ import annotations
 
+import array
 import os
 import signal
+import socket
+import time
 
 import numpy as np
 import pytest
@@ -94,26 +98,132 @@ def test_is_a_dead_fork_server_replaced():
         box.close()
 
 
-def test_does_a_forked_grader_start_a_fork_server_of_its_own():
-    box, _ = _probe(fork_server=True)
-    box.close()
-    parents = zygote._zygote
+def _in_a_forked_grader(work) -> bytes:
+    """Run ``work()`` (returns bytes) in a child forked from this grader, as a classroom worker
+    is; what it returned, or b"crash"."""
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # a classroom worker forked from a grader that already has a fork server
+    if pid == 0:
         try:
-            child_box, seen = _probe(fork_server=True)
-            child_box.close()
-            ok = zygote._zygote is not parents and zygote._zygote.owner == os.getpid()
-            os.write(write, b"ok" if ok and seen["draw"] >= 0 else b"no")
+            os.write(write, work())
+        except BaseException:  # noqa: BLE001 - reported as b"crash"
+            os.write(write, b"crash")
         finally:
             os._exit(0)
     os.close(write)
-    answer = os.read(read, 2)
+    answer = os.read(read, 4096)
     os.waitpid(pid, 0)
     os.close(read)
-    assert answer == b"ok"
-    assert parents is zygote._zygote and parents.proc.poll() is None  # the grader's is untouched
+    return answer
+
+
+def test_does_a_forked_grader_share_its_parents_fork_server():
+    box, _ = _probe(fork_server=True)
+    box.close()
+    parents = zygote._zygote
+
+    def work() -> bytes:  # a classroom worker forked from a grader that has a fork server
+        child_box, seen = _probe(fork_server=True)
+        parent = _parent_of(child_box._proc.pid)
+        child_box.close()
+        shared = zygote._zygote is parents and parents.inherited
+        return b"ok" if shared and parent == parents.proc.pid and seen["draw"] >= 0 else b"no"
+
+    assert _in_a_forked_grader(work) == b"ok"
+    assert parents is zygote._zygote and parents.proc.poll() is None  # still the grader's own
+    assert not parents.inherited
+
+
+def test_do_graders_asking_at_once_each_get_their_own_sandbox():
+    """Requests from several processes take turns on the one socket; none gets another's pid."""
+    box, _ = _probe(fork_server=True)
+    box.close()
+
+    def work() -> bytes:
+        pids = set()
+        for _ in range(4):
+            child_box, seen = _probe(fork_server=True)
+            pids.add((child_box._proc.pid, seen["draw"]))
+            child_box.close()
+        return b"ok" if len(pids) == 4 else b"no"
+
+    read, write = os.pipe()
+    children = []
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.write(write, work())
+            except BaseException:  # noqa: BLE001
+                os.write(write, b"xx")
+            finally:
+                os._exit(0)
+        children.append(pid)
+    os.close(write)
+    answers = b""
+    while len(answers) < 6:
+        chunk = os.read(read, 64)
+        if not chunk:
+            break
+        answers += chunk
+    for pid in children:
+        os.waitpid(pid, 0)
+    os.close(read)
+    assert answers == b"ok" * 3
+
+
+def test_is_a_reply_meant_for_a_grader_that_died_mid_request_skipped():
+    box, _ = _probe(fork_server=True)
+    box.close()
+    server = zygote._zygote
+    pipes = [os.pipe() for _ in range(3)]
+    fds = array.array("i", [pipes[0][0], pipes[1][1], pipes[2][1]])
+    # A request whose reply nobody reads, as when its worker is killed right after sending it.
+    server.sock.sendmsg([f"spawn {os.getpid()}.0".encode()],
+                        [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+    for r, w in pipes:
+        os.close(r)
+        os.close(w)  # that sandbox reads end of file and ends
+    box, seen = _probe(fork_server=True)  # the next request reads past the stale reply
+    try:
+        assert seen["draw"] >= 0 and _parent_of(box._proc.pid) == server.proc.pid
+    finally:
+        box.close()
+
+
+def test_are_the_sandboxes_of_a_grader_that_died_killed():
+    """A worker stopped at its timeout cannot close its sandbox: the fork server kills it. The
+    control: a sandbox of a grader that lives on is left alone."""
+    mine, _ = _probe(fork_server=True)
+    server = zygote._zygote
+
+    def work() -> bytes:  # a worker whose learner's call never returns, stopped meanwhile
+        child_box = Sandbox([], [("spin", "def spin():\n    while True:\n        pass\n")],
+                            call_timeout=60, fork_server=True)
+        child_box.start()
+        fn = child_box.request({"op": "get", "name": "spin"}, "test")["value"]
+        child_box._send({"op": "call", "fn": fn, "args": [], "kwargs": {}}, "test")
+        return str(child_box._proc.pid).encode()  # and the worker ends without closing it
+
+    try:
+        orphan = int(_in_a_forked_grader(work))
+        assert _parent_of(orphan) == server.proc.pid
+        time.sleep(0.2)  # it spins: end of file on its pipe cannot end it, only a kill
+        deadline = time.monotonic() + 10
+        while _alive(orphan) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(orphan)
+        assert _alive(mine._proc.pid) and mine._proc.poll() is None
+    finally:
+        mine.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
 
 
 def test_is_a_request_without_three_descriptors_refused():
@@ -122,8 +232,9 @@ def test_is_a_request_without_three_descriptors_refused():
     box.close()
     server = zygote._zygote
     assert server is not None
-    server.sock.send(b"spawn")  # no descriptors attached
-    assert server.sock.recv(64) == b"0"
+    ident = f"{os.getpid()}.0".encode()
+    server.sock.send(b"spawn " + ident)  # no descriptors attached
+    assert server.sock.recv(64) == ident + b" 0"
     children = [p for p in os.listdir("/proc") if p.isdigit()
                 and _parent_of(int(p)) == server.proc.pid]
     assert children == []
@@ -157,13 +268,14 @@ def test_are_numbers_the_same_either_way():
 
 def test_is_a_refusal_from_the_fork_server_an_error_never_process_group_0():
     """A pid of 0 handed on would make close() kill the grader's own process group."""
-    import socket
+    import tempfile
 
     server = zygote._Zygote.__new__(zygote._Zygote)
     server.sock, fake = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    server.owner, server.requests, server.turn = os.getpid(), 0, tempfile.TemporaryFile()
     fake.settimeout(5)
     try:
-        fake.send(b"0")  # what the fork server answers to a request it cannot serve
+        fake.send(f"{os.getpid()}.1 0".encode())  # the answer to a request it cannot serve
         r, w = os.pipe()
         with pytest.raises(OSError, match="refused"):
             server.spawn(r, w, w)
@@ -171,4 +283,5 @@ def test_is_a_refusal_from_the_fork_server_an_error_never_process_group_0():
         os.close(w)
     finally:
         server.sock.close()
+        server.turn.close()
         fake.close()
