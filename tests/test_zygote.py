@@ -98,23 +98,29 @@ def test_is_a_dead_fork_server_replaced():
         box.close()
 
 
-def _in_a_forked_grader(work) -> bytes:
-    """Run ``work()`` (returns bytes) in a child forked from this grader, as a classroom worker
-    is; what it returned, or b"crash"."""
+def _in_forked_graders(work, count: int = 1) -> list[bytes]:
+    """Run ``work()`` (returns bytes) in ``count`` children forked from this grader at once, as
+    classroom workers are; what each returned (b"crash" if it raised), in the order they ended."""
     read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.write(write, work())
-        except BaseException:  # noqa: BLE001 - reported as b"crash"
-            os.write(write, b"crash")
-        finally:
-            os._exit(0)
+    children = []
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.write(write, work() + b"\n")
+            except BaseException:  # noqa: BLE001 - reported as b"crash"
+                os.write(write, b"crash\n")
+            finally:
+                os._exit(0)
+        children.append(pid)
     os.close(write)
-    answer = os.read(read, 4096)
-    os.waitpid(pid, 0)
+    answers = b""
+    while answers.count(b"\n") < count and (chunk := os.read(read, 4096)):
+        answers += chunk
+    for pid in children:
+        os.waitpid(pid, 0)
     os.close(read)
-    return answer
+    return answers.splitlines()
 
 
 def test_does_a_forked_grader_share_its_parents_fork_server():
@@ -129,7 +135,7 @@ def test_does_a_forked_grader_share_its_parents_fork_server():
         shared = zygote._zygote is parents and parents.inherited
         return b"ok" if shared and parent == parents.proc.pid and seen["draw"] >= 0 else b"no"
 
-    assert _in_a_forked_grader(work) == b"ok"
+    assert _in_forked_graders(work) == [b"ok"]
     assert parents is zygote._zygote and parents.proc.poll() is None  # still the grader's own
     assert not parents.inherited
 
@@ -147,29 +153,8 @@ def test_do_graders_asking_at_once_each_get_their_own_sandbox():
             child_box.close()
         return b"ok" if len(pids) == 4 else b"no"
 
-    read, write = os.pipe()
-    children = []
-    for _ in range(3):
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.write(write, work())
-            except BaseException:  # noqa: BLE001
-                os.write(write, b"xx")
-            finally:
-                os._exit(0)
-        children.append(pid)
-    os.close(write)
-    answers = b""
-    while len(answers) < 6:
-        chunk = os.read(read, 64)
-        if not chunk:
-            break
-        answers += chunk
-    for pid in children:
-        os.waitpid(pid, 0)
-    os.close(read)
-    assert answers == b"ok" * 3
+    answers = _in_forked_graders(work, 3)
+    assert answers == [b"ok"] * 3
 
 
 def test_is_a_reply_meant_for_a_grader_that_died_mid_request_skipped():
@@ -206,7 +191,7 @@ def test_are_the_sandboxes_of_a_grader_that_died_killed():
         return str(child_box._proc.pid).encode()  # and the worker ends without closing it
 
     try:
-        orphan = int(_in_a_forked_grader(work))
+        (orphan,) = map(int, _in_forked_graders(work))
         assert _parent_of(orphan) == server.proc.pid
         time.sleep(0.2)  # it spins: end of file on its pipe cannot end it, only a kill
         deadline = time.monotonic() + 10
